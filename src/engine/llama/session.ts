@@ -1,0 +1,356 @@
+// A loaded model: tokenization with offsets and instrumented decodes that return an
+// ActivationCache holding only what was asked for. Synchronous by design: it runs in the engine
+// process (see ../worker), where blocking is fine and the eval callback runs at full speed.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { ActivationCache, type Tensor } from '../activations';
+import { InnerWorldError } from '../errors';
+import { LLAMA_FAMILY, LlamaModelFile } from '../gguf/llamaModel';
+import { GgmlType } from '../gguf/ggmlTypes';
+import { expandFilter, type HookFilter, type HookName } from '../hookNames';
+import { getBackend, type Backend, type GpuPreference } from './backend';
+import { Capture } from './capture';
+import { evalCallbackProto, fillBatch, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
+import { Tokenizer } from './tokens';
+
+export interface SessionOptions {
+  gpu?: GpuPreference;
+  /** layers to offload; 'auto' fits them to free GPU memory */
+  gpuLayers?: number | 'auto';
+  threads?: number;
+  /** KV cache precision: f32 (default) keeps captured attention exact; f16 halves its memory */
+  kvType?: 'f32' | 'f16';
+  /** most tokens one inspection may hold (default: the model's training context, at most 4096) */
+  maxContext?: number;
+}
+
+export interface ModelInfo {
+  readonly path: string;
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly arch: string;
+  readonly nLayers: number;
+  readonly dModel: number;
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly dHead: number;
+  readonly dFf: number;
+  readonly nVocab: number;
+  readonly nCtxTrain: number;
+  readonly maxContext: number;
+  readonly fileBytes: number;
+  readonly backend: string;
+  readonly gpuLayers: number;
+  /** a message the user should see about how the model was placed (GPU fallback ...) */
+  readonly notice: string | undefined;
+}
+
+export interface RunRequest {
+  /** hooks to capture (TransformerLens names); `blocks.{l}.hook_resid_pre` is served from resid_post / embed */
+  hooks: HookFilter;
+  /** also return logits for every position ([pos, d_vocab]) */
+  logits?: boolean;
+  /** checked between micro-batches; set `cancelled` to stop */
+  signal?: { cancelled: boolean };
+}
+
+export interface BatchResult {
+  /** [sum of prompt lengths, d] rows of the hook, prompt after prompt */
+  readonly rows: Float32Array;
+  /** start row of each prompt */
+  readonly offsets: readonly number[];
+  readonly d: number;
+}
+
+const UBATCH = 512;
+const MAX_SEQ_PER_BATCH = 256; // LLAMA_MAX_SEQ of this build
+
+interface Ctx {
+  ptr: Ptr;
+  nCtx: number;
+  nSeq: number;
+  batch: LlamaBatch;
+  batchCap: number;
+}
+
+export class ModelSession {
+  readonly tokenizer: Tokenizer;
+  private readonly capture: Capture;
+  private readonly cbHandle: unknown;
+  private promptCtx: Ctx | undefined;
+  private batchCtx: Ctx | undefined;
+  private disposed = false;
+
+  private constructor(
+    readonly info: ModelInfo,
+    readonly file: LlamaModelFile,
+    private readonly backend: Backend,
+    private readonly model: Ptr,
+    private readonly opts: Required<Pick<SessionOptions, 'threads' | 'kvType'>>,
+  ) {
+    const api = backend.native.llama;
+    this.tokenizer = new Tokenizer(api, api.llama_model_get_vocab(model), file.tokens);
+    this.capture = new Capture(backend.native, info.nLayers);
+    this.cbHandle = registerCallback(this.capture.callback as never, evalCallbackProto);
+  }
+
+  static async open(path: string, opts: SessionOptions = {}): Promise<ModelSession> {
+    if (!fs.existsSync(path)) throw new InnerWorldError('model-load-failed', `Model file not found: ${path}`);
+    const file = LlamaModelFile.open(path);
+    try {
+      const hp = file.hparams;
+      if (!LLAMA_FAMILY.has(hp.arch)) {
+        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model; LLM Inner World runs Llama-family models (Llama 2, Llama 3, Mistral, TinyLlama ...). Its weights can still be browsed with the weight views.`);
+      }
+      file.validate();
+      const fileBytes = file.file.fileSize;
+      if (fileBytes > os.totalmem()) {
+        throw new InnerWorldError('out-of-memory', `${file.name} is ${gib(fileBytes)} but this machine has ${gib(os.totalmem())} of memory: it cannot be run here. Try a smaller quantization.`);
+      }
+      const backend = await getBackend(opts.gpu ?? 'auto');
+      const { layers, notice } = planOffload(backend, fileBytes, hp.nLayers, opts.gpuLayers ?? 'auto');
+      const api = backend.native.llama;
+      const loadWith = (n: number): Ptr => api.llama_model_load_from_file(path, { ...api.llama_model_default_params(), n_gpu_layers: n });
+      let model = loadWith(layers);
+      let gpuLayers = layers;
+      let finalNotice = notice;
+      if (!model && layers > 0) {
+        model = loadWith(0);
+        gpuLayers = 0;
+        finalNotice = `The model did not fit on the GPU (${backend.label}); it runs on the CPU.`;
+      }
+      if (!model) {
+        await new Promise((r) => setImmediate(r)); // let llama.cpp's queued log lines arrive
+        throw new InnerWorldError('model-load-failed', `llama.cpp could not load ${file.name}.`, backend.log.slice(-8).join('\n'));
+      }
+      const maxContext = Math.min(opts.maxContext ?? Math.min(hp.nCtxTrain, 4096), hp.nCtxTrain);
+      const info: ModelInfo = {
+        path,
+        name: file.name,
+        description: file.file.get('general.description') as string | undefined,
+        arch: hp.arch,
+        nLayers: hp.nLayers,
+        dModel: hp.dModel,
+        nHeads: hp.nHeads,
+        nKvHeads: hp.nKvHeads,
+        dHead: hp.dHead,
+        dFf: hp.dFf,
+        nVocab: hp.nVocab,
+        nCtxTrain: hp.nCtxTrain,
+        maxContext,
+        fileBytes,
+        backend: gpuLayers > 0 ? backend.label : 'CPU',
+        gpuLayers,
+        notice: finalNotice,
+      };
+      return new ModelSession(info, file, backend, model, { threads: opts.threads ?? defaultThreads(), kvType: opts.kvType ?? 'f32' });
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /** The tokens with offsets; BOS first when the model wants it. */
+  tokenize(text: string, opts: { addBos?: boolean; overflow?: 'error' | 'truncate' } = {}) {
+    if (text.length === 0) throw new InnerWorldError('empty-prompt', 'The selection is empty: select some text to inspect.');
+    return this.tokenizer.tokenize(text, { addBos: opts.addBos, maxTokens: this.info.maxContext, overflow: opts.overflow });
+  }
+
+  /** One instrumented decode of `tokens` (BOS included if wanted); returns only what was asked. */
+  run(tokens: readonly number[], req: RunRequest): ActivationCache {
+    this.ensureAlive();
+    const n = tokens.length;
+    if (n === 0) throw new InnerWorldError('empty-prompt', 'Nothing to run: the prompt has no tokens.');
+    if (n > this.info.maxContext) {
+      throw new InnerWorldError('prompt-too-long', `The prompt is ${n} tokens; at most ${this.info.maxContext} fit this model's context.`);
+    }
+    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= this.info.nVocab);
+    if (bad !== undefined) throw new InnerWorldError('bad-argument', `token id ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
+    const ctx = (this.promptCtx = this.ensureCtx(this.promptCtx, n, 1));
+    const api = this.backend.native.llama;
+    api.llama_memory_clear(api.llama_get_memory(ctx.ptr), true);
+    this.capture.begin({ filter: expandFilter(req.hooks, this.info.nLayers), nTokens: n });
+    const vocab = this.info.nVocab;
+    const logits = req.logits ? new Float32Array(n * vocab) : undefined;
+    try {
+      for (let start = 0; start < n; start += UBATCH) {
+        if (req.signal?.cancelled) throw new InnerWorldError('cancelled', 'The inspection was cancelled.');
+        const end = Math.min(n, start + UBATCH);
+        const len = end - start;
+        fillBatch(ctx.batch, tokens.slice(start, end), range(start, end), new Array(len).fill(0), new Array(len).fill(1));
+        this.capture.setChunkStart(start);
+        this.decode(ctx);
+        if (logits) for (let i = 0; i < len; i++) logits.set(readFloats(api.llama_get_logits_ith(ctx.ptr, i), vocab), (start + i) * vocab);
+      }
+    } catch (e) {
+      this.capture.finish();
+      throw e;
+    }
+    const store = this.capture.finish();
+    const logitsTensor: Tensor | undefined = logits ? { shape: [n, vocab], data: logits } : undefined;
+    return new ActivationCache(tokens, store, logitsTensor);
+  }
+
+  /**
+   * Many short prompts in few decodes, capturing one [pos, d] hook (the middle dictionary runs
+   * thousands of 2-token prompts). Computation stops after the hook's layer where the backend allows.
+   */
+  runBatch(prompts: readonly (readonly number[])[], hook: HookName, signal?: { cancelled: boolean }): BatchResult {
+    this.ensureAlive();
+    const total = prompts.reduce((s, p) => s + p.length, 0);
+    const longest = Math.max(...prompts.map((p) => p.length));
+    if (longest > UBATCH) throw new InnerWorldError('bad-argument', `batched prompts must be at most ${UBATCH} tokens`);
+    const ctx = (this.batchCtx = this.ensureCtx(this.batchCtx, UBATCH, MAX_SEQ_PER_BATCH));
+    const api = this.backend.native.llama;
+    const node = nodeOf(hook);
+    let d = 0;
+    let rows = new Float32Array(0);
+    const offsets: number[] = [];
+    let row = 0;
+    let p = 0;
+    while (p < prompts.length) {
+      if (signal?.cancelled) throw new InnerWorldError('cancelled', 'Cancelled.');
+      // pack whole prompts into one micro-batch, each its own sequence
+      const group: (readonly number[])[] = [];
+      let len = 0;
+      while (p < prompts.length && group.length < MAX_SEQ_PER_BATCH && len + prompts[p]!.length <= UBATCH) {
+        len += prompts[p]!.length;
+        group.push(prompts[p++]!);
+      }
+      const toks: number[] = [];
+      const pos: number[] = [];
+      const seq: number[] = [];
+      group.forEach((g, s) => {
+        offsets.push(row + toks.length);
+        g.forEach((t, i) => {
+          toks.push(t);
+          pos.push(i);
+          seq.push(s);
+        });
+      });
+      // one output per sequence keeps the vocabulary projection cheap; the hook's layer is not pruned
+      const out = seq.map((s, i) => (i === seq.length - 1 || seq[i + 1] !== s ? 1 : 0));
+      api.llama_memory_clear(api.llama_get_memory(ctx.ptr), true);
+      this.capture.begin({ filter: [hook], nTokens: len, stopAfter: node });
+      fillBatch(ctx.batch, toks, pos, seq, out);
+      this.capture.setChunkStart(0);
+      let got: Tensor | undefined;
+      try {
+        this.decode(ctx);
+      } finally {
+        got = this.capture.finish().get(hook);
+      }
+      if (!got) throw new Error(`${hook} was not produced by the graph`);
+      d = got.shape[1]!;
+      if (rows.length < total * d) {
+        const grown = new Float32Array(total * d);
+        grown.set(rows);
+        rows = grown;
+      }
+      rows.set(got.data.subarray(0, len * d), row * d);
+      row += len;
+    }
+    return { rows, offsets, d };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const api = this.backend.native.llama;
+    for (const c of [this.promptCtx, this.batchCtx]) {
+      if (!c) continue;
+      api.llama_batch_free(c.batch);
+      api.llama_free(c.ptr);
+    }
+    api.llama_model_free(this.model);
+    unregisterCallback(this.cbHandle);
+    this.file.close();
+  }
+
+  /** Nodes the graph showed the eval callback in one decode of `tokens` (tests, diagnostics). */
+  graphNodes(tokens: readonly number[]): string[] {
+    this.capture.recordSeen = true;
+    try {
+      this.run(tokens, { hooks: [] });
+      return [...this.capture.seen];
+    } finally {
+      this.capture.recordSeen = false;
+    }
+  }
+
+  private decode(ctx: Ctx): void {
+    const rc = this.backend.native.llama.llama_decode(ctx.ptr, ctx.batch);
+    if (rc !== 0) {
+      throw new InnerWorldError(rc === 1 ? 'out-of-memory' : 'model-load-failed', `llama_decode failed (code ${rc})${rc === 1 ? ': no room in the KV cache' : ''}`, this.backend.log.slice(-5).join('\n'));
+    }
+  }
+
+  private ensureCtx(current: Ctx | undefined, nTokens: number, nSeq: number): Ctx {
+    if (current && current.nCtx >= nTokens && current.nSeq === nSeq) return current;
+    const api = this.backend.native.llama;
+    if (current) {
+      api.llama_batch_free(current.batch);
+      api.llama_free(current.ptr);
+    }
+    const nCtx = Math.min(Math.max(256, Math.ceil(nTokens / 256) * 256), Math.max(this.info.maxContext, nTokens));
+    const kv = this.opts.kvType === 'f32' ? GgmlType.F32 : GgmlType.F16;
+    const ptr = api.llama_init_from_model(this.model, {
+      ...api.llama_context_default_params(),
+      n_ctx: nCtx,
+      n_batch: Math.min(nCtx, UBATCH),
+      n_ubatch: Math.min(nCtx, UBATCH),
+      n_seq_max: nSeq,
+      n_threads: this.opts.threads,
+      n_threads_batch: this.opts.threads,
+      flash_attn_type: 0, // attention patterns (kq_soft_max) exist only without flash attention
+      type_k: kv,
+      type_v: kv,
+      kv_unified: true,
+      cb_eval: this.cbHandle,
+      cb_eval_user_data: null,
+    });
+    if (!ptr) {
+      throw new InnerWorldError('out-of-memory', `Not enough memory for a ${nCtx}-token context of ${this.info.name}. Select less text or use kvType f16.`, this.backend.log.slice(-5).join('\n'));
+    }
+    const batchCap = Math.min(nCtx, UBATCH);
+    return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap };
+  }
+
+  private ensureAlive(): void {
+    if (this.disposed) throw new InnerWorldError('no-model', 'The model was released; load it again.');
+  }
+}
+
+function nodeOf(hook: HookName): string {
+  const m = /^blocks\.(\d+)\.hook_resid_post$/.exec(hook);
+  if (m) return `l_out-${m[1]}`;
+  if (hook === 'hook_embed') return 'embd';
+  throw new InnerWorldError('bad-argument', `batched decode captures resid_post or hook_embed, not ${hook}`);
+}
+
+function planOffload(backend: Backend, fileBytes: number, nLayers: number, want: number | 'auto'): { layers: number; notice: string | undefined } {
+  if (!backend.gpu) return { layers: 0, notice: undefined };
+  if (want !== 'auto') return { layers: want < 0 ? nLayers + 1 : want, notice: undefined };
+  const mem = backend.gpuMemory();
+  if (!mem) return { layers: nLayers + 1, notice: undefined };
+  const reserve = 768 * 2 ** 20; // compute buffers, KV cache of a few thousand tokens, the dictionaries' copies
+  const perLayer = fileBytes / (nLayers + 1);
+  if (mem.free >= fileBytes + reserve) return { layers: nLayers + 1, notice: undefined };
+  const fit = Math.floor((mem.free - reserve) / perLayer);
+  if (fit <= 0) {
+    return { layers: 0, notice: `Not enough GPU memory for this model (${gib(mem.free)} free, about ${gib(fileBytes + reserve)} needed): it runs on the CPU.` };
+  }
+  return { layers: fit, notice: `Only ${fit} of ${nLayers} layers fit in GPU memory (${gib(mem.free)} free); the rest run on the CPU.` };
+}
+
+function gib(n: number): string {
+  return `${(n / 2 ** 30).toFixed(1)} GiB`;
+}
+
+function range(a: number, b: number): number[] {
+  return Array.from({ length: b - a }, (_, i) => a + i);
+}
+
+function defaultThreads(): number {
+  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+}
