@@ -183,3 +183,20 @@ function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number
   }
   return -1;
 }
+
+/**
+ * A tokenizer without weights: llama.cpp loads only the vocabulary of a GGUF (e.g. the Llama-2
+ * vocabulary file), for building models and for tokenizer tests.
+ */
+export async function openTokenizer(vocabPath: string): Promise<{ tokenizer: Tokenizer; dispose(): void }> {
+  const { getBackend } = await import('./backend');
+  const { GgufFile } = await import('../gguf/reader');
+  const backend = await getBackend();
+  const api = backend.native.llama;
+  const model = api.llama_model_load_from_file(vocabPath, { ...api.llama_model_default_params(), vocab_only: true, n_gpu_layers: 0 });
+  if (!model) throw new InnerWorldError('model-load-failed', `llama.cpp could not load the vocabulary in ${vocabPath}`);
+  const f = GgufFile.open(vocabPath);
+  const strings = (f.get('tokenizer.ggml.tokens') as string[] | undefined) ?? [];
+  f.close();
+  return { tokenizer: new Tokenizer(api, api.llama_model_get_vocab(model), strings), dispose: () => api.llama_model_free(model) };
+}

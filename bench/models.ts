@@ -1,0 +1,101 @@
+// Benchmark models: Llama-shaped GGUF files with random weights, generated on demand into
+// bench/.tmp (gitignored, never committed). A 7B file has 6.7 billion weights; quantizing each one
+// would take minutes, so a pool of random values is quantized once by ggml and tensors are made of
+// pool blocks taken from seeded random offsets. Speed is what these models are for.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GgmlType, bytesFor, typeTraits } from '../src/engine/gguf/ggmlTypes';
+import { llamaTensorShapes, readTokenizerMetadata, type LlamaShape } from '../src/engine/gguf/llamaWriter';
+import { gguf } from '../src/engine/gguf/values';
+import { writeGguf } from '../src/engine/gguf/writer';
+import { getBackend } from '../src/engine/llama/backend';
+import { ggmlQuantizer } from '../src/engine/llama/quantize';
+import { Rng } from '../src/engine/util/random';
+import { vocabPath } from '../test/fixtures/models';
+
+export interface BenchModelSpec {
+  readonly name: string;
+  readonly shape: LlamaShape;
+  readonly matrixType: number;
+  readonly outputType: number;
+}
+
+const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, dFf: 11008, nCtxTrain: 4096, rmsEps: 1e-5, ropeFreqBase: 10000 };
+
+export const BENCH_MODELS = {
+  /** Llama-2-7B shapes, Q4_K matrices and Q6_K output (as a Q4_K_M file mixes them) */
+  'llama2-7b-q4k': { name: 'llama2-7b-q4k', shape: LLAMA2_7B, matrixType: GgmlType.Q4_K, outputType: GgmlType.Q6_K },
+  /** 32 layers of a small model: the per-layer capture overhead dominates */
+  'l32-d512-q4k': {
+    name: 'l32-d512-q4k',
+    shape: { ...LLAMA2_7B, dModel: 512, nHeads: 8, nKvHeads: 8, dFf: 1536 },
+    matrixType: GgmlType.Q4_K,
+    outputType: GgmlType.Q6_K,
+  },
+} as const satisfies Record<string, BenchModelSpec>;
+
+export type BenchModelName = keyof typeof BENCH_MODELS;
+
+export const BENCH_DIR = path.join(__dirname, '.tmp');
+
+const POOL_VALUES = 1 << 22; // 4 Mi random values per type, quantized once
+
+export async function ensureBenchModel(name: BenchModelName): Promise<string> {
+  const spec: BenchModelSpec = BENCH_MODELS[name];
+  const file = path.join(BENCH_DIR, `${spec.name}.gguf`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  const quantize = ggmlQuantizer((await getBackend()).native);
+  const rng = new Rng(7);
+  const pools = new Map<number, Uint8Array>();
+  const pool = (type: number): Uint8Array => {
+    let p = pools.get(type);
+    if (!p) {
+      const values = rng.normals(POOL_VALUES, 0.02);
+      p = type === GgmlType.F32 ? new Uint8Array(values.buffer) : quantize(type, values, POOL_VALUES / 256, 256);
+      pools.set(type, p);
+    }
+    return p;
+  };
+  const s = spec.shape;
+  const tensors = llamaTensorShapes(s, false).map((t) => {
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    const type = t.dims.length === 1 ? GgmlType.F32 : t.name === 'output.weight' ? spec.outputType : spec.matrixType;
+    return {
+      name: t.name,
+      dims: t.dims,
+      type,
+      data: (): Uint8Array => {
+        if (type === GgmlType.F32 && t.dims.length === 1) return new Uint8Array(new Float32Array(n).fill(1).buffer);
+        const src = pool(type);
+        const blockBytes = typeTraits(type).typeSize;
+        const blocksInPool = src.byteLength / blockBytes;
+        const out = new Uint8Array(bytesFor(type, n));
+        // copy runs of pool blocks from random block offsets
+        for (let at = 0; at < out.byteLength; ) {
+          const from = rng.int(blocksInPool) * blockBytes;
+          const len = Math.min(src.byteLength - from, out.byteLength - at);
+          out.set(src.subarray(from, from + len), at);
+          at += len;
+        }
+        return out;
+      },
+    };
+  });
+  const metadata = [
+    ['general.architecture', gguf.str('llama')],
+    ['general.name', gguf.str(`bench ${spec.name} (random weights)`)],
+    ['llama.vocab_size', gguf.u32(s.nVocab)],
+    ['llama.context_length', gguf.u32(s.nCtxTrain)],
+    ['llama.embedding_length', gguf.u32(s.dModel)],
+    ['llama.block_count', gguf.u32(s.nLayers)],
+    ['llama.feed_forward_length', gguf.u32(s.dFf)],
+    ['llama.rope.dimension_count', gguf.u32(s.dModel / s.nHeads)],
+    ['llama.attention.head_count', gguf.u32(s.nHeads)],
+    ['llama.attention.head_count_kv', gguf.u32(s.nKvHeads)],
+    ['llama.attention.layer_norm_rms_epsilon', gguf.f32(s.rmsEps)],
+    ...readTokenizerMetadata(vocabPath()),
+  ] as const;
+  writeGguf(file, { metadata, tensors });
+  return file;
+}
