@@ -1,0 +1,18 @@
+// Typed access to the extension's settings (contributes.configuration in package.json).
+import * as vscode from 'vscode';
+import type { GpuPreference } from './engine/llama/backend';
+
+const section = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('innerWorld');
+
+export const config = {
+  /** an explicit model path, or '' for the built-in demo model */
+  modelPath: (): string => section().get<string>('modelPath', '').trim(),
+  gpu: (): GpuPreference => section().get<GpuPreference>('gpu', 'auto'),
+  topK: (): number => clampInt(section().get<number>('topK', 5), 1, 20),
+  hoverLayers: (): number[] => (section().get<number[]>('hoverLayers', []) ?? []).filter((n) => Number.isInteger(n) && n >= 0),
+  overflow: (): 'error' | 'truncate' => (section().get<string>('overflow', 'error') === 'truncate' ? 'truncate' : 'error'),
+};
+
+function clampInt(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, Math.round(Number.isFinite(v) ? v : lo)));
+}

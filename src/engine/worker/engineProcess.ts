@@ -1,0 +1,61 @@
+// Entry of the engine process (forked by the extension host). It owns llama.cpp: a native crash
+// here ends this process only; the host reports it and starts a fresh one.
+import { isInnerWorldError } from '../errors';
+import { EngineService } from './engineService';
+import type { EngineMethod, FromEngine, SerializedError, ToEngine } from './protocol';
+
+const service = new EngineService();
+const cancelled = new Set<number>();
+let queue: Promise<void> = Promise.resolve();
+
+function send(msg: FromEngine): void {
+  process.send?.(msg);
+}
+
+async function dispatch(method: EngineMethod, params: never, id: number): Promise<unknown> {
+  const progress = (message: string, fraction?: number): void => send({ kind: 'progress', id, message, fraction });
+  switch (method) {
+    case 'open':
+      return service.open(params, progress);
+    case 'release':
+      return service.release();
+    case 'inspect':
+      return service.inspect(params);
+    case 'lens':
+      return service.lens(params);
+    case 'forget':
+      return service.forget((params as { inspectionId: number }).inspectionId);
+    case 'crash':
+      process.abort();
+  }
+  throw new Error(`unknown engine method ${String(method)}`);
+}
+
+function serialize(e: unknown): SerializedError {
+  if (isInnerWorldError(e)) return { code: e.code, message: e.message, detail: e.detail };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { code: 'internal', message: err.message, detail: err.stack };
+}
+
+process.on('message', (msg: ToEngine) => {
+  if (msg.kind === 'cancel') {
+    cancelled.add(msg.id);
+    return;
+  }
+  queue = queue.then(async () => {
+    if (cancelled.delete(msg.id)) {
+      send({ kind: 'response', id: msg.id, error: { code: 'cancelled', message: 'Cancelled.' } });
+      return;
+    }
+    try {
+      const result = await dispatch(msg.method, msg.params as never, msg.id);
+      send({ kind: 'response', id: msg.id, result: result ?? null });
+    } catch (e) {
+      send({ kind: 'response', id: msg.id, error: serialize(e) });
+    }
+  });
+});
+
+// the host went away: nothing left to serve
+process.on('disconnect', () => process.exit(0));
+send({ kind: 'ready' });

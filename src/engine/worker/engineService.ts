@@ -1,0 +1,110 @@
+// What the engine process does, as a plain class: usable in-process by tests and the CLI, and
+// behind the process boundary by the extension (engineProcess.ts).
+import type { ActivationCache } from '../activations';
+import { InnerWorldError } from '../errors';
+import { stateHook } from '../hookNames';
+import { ModelSession, type ModelInfo } from '../llama/session';
+import { projectLens } from './lensService';
+import type { InspectionSummary, InspectParams, LensParams, LensResult, OpenParams } from './protocol';
+
+export interface Progress {
+  (message: string, fraction?: number): void;
+}
+
+interface Inspection {
+  readonly summary: InspectionSummary;
+  readonly cache: ActivationCache;
+}
+
+const KEEP_INSPECTIONS = 8;
+
+export class EngineService {
+  private session: ModelSession | undefined;
+  private opening: Promise<ModelInfo> | undefined;
+  private readonly inspections = new Map<number, Inspection>();
+  private nextId = 1;
+
+  get info(): ModelInfo | undefined {
+    return this.session?.info;
+  }
+
+  async open(p: OpenParams, progress: Progress = () => {}): Promise<ModelInfo> {
+    this.release();
+    const run = async (): Promise<ModelInfo> => {
+      const path = p.modelPath || (await this.demoModel(p.cacheDir, progress));
+      progress(`Loading ${path.split(/[\\/]/).pop()}`);
+      this.session = await ModelSession.open(path, p.options);
+      return this.session.info;
+    };
+    this.opening = run();
+    try {
+      return await this.opening;
+    } finally {
+      this.opening = undefined;
+    }
+  }
+
+  release(): null {
+    this.inspections.clear();
+    this.session?.dispose();
+    this.session = undefined;
+    return null;
+  }
+
+  inspect(p: InspectParams): InspectionSummary {
+    const s = this.requireSession();
+    const t0 = performance.now();
+    const tok = s.tokenize(p.text, { overflow: p.overflow });
+    const ids = tok.tokens.map((t) => t.id);
+    const nLayers = s.info.nLayers;
+    // the states the lenses read (h[0..n_layers]); attention patterns are captured when a view asks
+    const hooks = Array.from({ length: nLayers + 1 }, (_, l) => stateHook(l));
+    const cache = s.run(ids, { hooks, logits: true });
+    const last = cache.logitsAt(ids.length - 1);
+    const summary: InspectionSummary = {
+      id: this.nextId++,
+      tokens: tok.tokens,
+      truncated: tok.truncated,
+      totalTokens: tok.totalTokens,
+      nLayers,
+      modelName: s.info.name,
+      nextToken: argmaxSoftmax(last, (id) => s.tokenizer.tokenText(id)),
+      millis: performance.now() - t0,
+    };
+    this.inspections.set(summary.id, { summary, cache });
+    while (this.inspections.size > KEEP_INSPECTIONS) this.inspections.delete(this.inspections.keys().next().value!);
+    return summary;
+  }
+
+  lens(p: LensParams): LensResult {
+    const s = this.requireSession();
+    const insp = this.inspections.get(p.inspectionId);
+    if (!insp) throw new InnerWorldError('bad-argument', 'That inspection is no longer held by the engine; inspect the selection again.');
+    if (p.pos < 0 || p.pos >= insp.summary.tokens.length) throw new InnerWorldError('bad-argument', `position ${p.pos} is outside the inspected tokens`);
+    return projectLens(s, insp.cache, insp.summary.id, p);
+  }
+
+  forget(id: number): null {
+    this.inspections.delete(id);
+    return null;
+  }
+
+  private requireSession(): ModelSession {
+    if (!this.session) throw new InnerWorldError('no-model', 'No model is loaded. Run "Inner World: Load Model..." first.');
+    return this.session;
+  }
+
+  private async demoModel(cacheDir: string, progress: Progress): Promise<string> {
+    progress('Building the demo model (first run only)');
+    const { ensureDemoModel } = await import('../demo/builder');
+    return ensureDemoModel(cacheDir);
+  }
+}
+
+function argmaxSoftmax(logits: Float32Array, text: (id: number) => string): InspectionSummary['nextToken'] {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i]! - logits[best]!);
+  return { id: best, text: text(best), probability: 1 / z };
+}

@@ -1,0 +1,94 @@
+// The engine process as the extension uses it: typed calls across the process boundary, errors
+// that keep the process usable, cancellation, and recovery after a native crash.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { EngineClient } from '../../src/engine/worker/engineClient';
+import { isInnerWorldError } from '../../src/engine/errors';
+import { ensureFixture } from '../fixtures/models';
+
+const script = path.join(__dirname, '../../src/engine/worker/engineProcess.ts');
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(isInnerWorldError(e), `expected an InnerWorldError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected a rejection with ${code}`);
+}
+
+describe('engine process', () => {
+  let client: EngineClient;
+  let modelPath: string;
+  const crashes: string[] = [];
+  const cacheDir = path.join(__dirname, '../../.cache');
+
+  before(async () => {
+    modelPath = await ensureFixture('tiny-f32');
+    client = new EngineClient({ script, execArgv: ['--import', 'tsx'], onCrash: (r) => crashes.push(r), cancelGraceMs: 500 });
+  });
+  after(() => client.dispose());
+
+  test('opens a model and inspects text with offsets', async () => {
+    const info = await client.call('open', { modelPath, options: {}, cacheDir });
+    assert.equal(info.nLayers, 4);
+    assert.equal(info.backend, 'CPU');
+    const s = await client.call('inspect', { text: 'I like the red ball' });
+    assert.deepEqual(s.tokens.map((t) => t.id), [1, 306, 763, 278, 2654, 8287]);
+    assert.deepEqual(s.tokens.map((t) => [t.start, t.end]), [[0, 0], [0, 1], [1, 6], [6, 10], [10, 14], [14, 19]]);
+    assert.equal(s.nLayers, 4);
+    assert.ok(s.nextToken && s.nextToken.probability > 0 && s.nextToken.probability <= 1);
+  });
+
+  test('a lens reads every layer with words sorted by value', async () => {
+    const s = await client.call('inspect', { text: 'I like the red ball' });
+    for (const dictionary of ['input', 'output'] as const) {
+      const r = await client.call('lens', { inspectionId: s.id, pos: 4, dictionary, topK: 3 });
+      assert.equal(r.layers.length, 5);
+      assert.deepEqual(r.layers.map((l) => l.layer), [0, 1, 2, 3, 4]);
+      for (const l of r.layers) {
+        assert.equal(l.words.length, 3);
+        for (let k = 1; k < 3; k++) assert.ok(l.words[k - 1]!.value >= l.words[k]!.value);
+      }
+      // layer 0 is the token's own embedding: through the input dictionary it finds itself (or its twin)
+      if (dictionary === 'input') assert.ok([2654, 7254].includes(r.layers[0]!.words[0]!.id), `top word ${r.layers[0]!.words[0]!.text}`);
+    }
+  });
+
+  test('bad input is reported and the engine keeps working', async () => {
+    await rejectsWith(client.call('inspect', { text: '' }), 'empty-prompt');
+    await rejectsWith(client.call('lens', { inspectionId: 9999, pos: 0, dictionary: 'input' }), 'bad-argument');
+    const s = await client.call('inspect', { text: 'still here' });
+    assert.ok(s.tokens.length > 1);
+  });
+
+  test('a missing model file is a clear error, and the previous state is released', async () => {
+    const e = await rejectsWith(client.call('open', { modelPath: '/nonexistent/model.gguf', options: {}, cacheDir }), 'model-load-failed');
+    assert.match(e.message, /not found/);
+    await rejectsWith(client.call('inspect', { text: 'no model now' }), 'no-model');
+    await client.call('open', { modelPath, options: {}, cacheDir });
+  });
+
+  test('a native crash is reported, and the next request restarts the engine and reopens the model', async () => {
+    const pidBefore = client.pid;
+    await rejectsWith(client.call('crash', {}), 'engine-crashed');
+    assert.equal(crashes.length, 1);
+    assert.match(crashes[0]!, /SIGABRT|signal|code/);
+    const s = await client.call('inspect', { text: 'I like the red ball' });
+    assert.equal(s.tokens.length, 6);
+    assert.notEqual(client.pid, pidBefore);
+  });
+
+  test('cancelling a queued request rejects it as cancelled', async () => {
+    const abort = new AbortController();
+    const busy = client.call('inspect', { text: 'a longer text to keep the engine busy for a moment '.repeat(8) });
+    const queued = client.call('inspect', { text: 'I like the red ball' }, { signal: abort.signal });
+    abort.abort();
+    await rejectsWith(queued, 'cancelled');
+    assert.ok((await busy).tokens.length > 50);
+    assert.equal((await client.call('inspect', { text: 'after cancel' })).tokens.length > 1, true);
+  });
+});
