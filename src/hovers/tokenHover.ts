@@ -4,18 +4,11 @@ import * as vscode from 'vscode';
 import { config } from '../config';
 import { isInnerWorldError } from '../engine/errors';
 import type { DictionaryKind, LensResult } from '../engine/worker/protocol';
-import { displayToken } from '../shared/protocol/layersPanel';
+import { displayToken, escapeMarkdown, hoverLayers } from '../shared/format';
 import type { Services } from '../commands/services';
 
 export function registerTokenHover(s: Services): vscode.Disposable {
   return vscode.languages.registerHoverProvider({ scheme: '*' }, { provideHover: (doc, position, token) => tokenHover(s, doc, position, token) });
-}
-
-/** First, a quarter, half, three quarters and last state, unless the setting names layers. */
-export function hoverLayers(nLayers: number, chosen: readonly number[]): number[] {
-  const valid = chosen.filter((l) => l <= nLayers);
-  if (valid.length) return [...new Set(valid)].sort((a, b) => a - b);
-  return [...new Set([0, Math.round(nLayers / 4), Math.round(nLayers / 2), Math.round((3 * nLayers) / 4), nLayers])];
 }
 
 async function tokenHover(s: Services, doc: vscode.TextDocument, position: vscode.Position, cancel: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
@@ -54,12 +47,7 @@ async function tokenHover(s: Services, doc: vscode.TextDocument, position: vscod
 }
 
 function cell(words: LensResult['layers'][number]['words']): string {
-  return words.map((w) => `${escapeMd(displayToken(w.text))} ${w.value.toFixed(2)}`).join(', ');
-}
-
-/** Escape every character Markdown (or a table) could read as syntax. */
-export function escapeMd(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~&"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\n/g, ' ');
+  return words.map((w) => `${escapeMarkdown(displayToken(w.text))} ${w.value.toFixed(2)}`).join(', ');
 }
 
 function escapeCode(s: string): string {

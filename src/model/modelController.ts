@@ -5,6 +5,7 @@ import { config } from '../config';
 import type { Ctx } from '../ctx';
 import type { ModelInfo } from '../engine/llama/session';
 import type { EngineClient } from '../engine/worker/engineClient';
+import { escapeMarkdown } from '../shared/format';
 
 export class ModelController implements vscode.Disposable {
   private current: ModelInfo | undefined;
@@ -101,9 +102,9 @@ export class ModelController implements vscode.Disposable {
     } else if (info) {
       this.status.text = `$(telescope) ${info.name} · ${info.backend.split(' ')[0]}`;
       this.status.tooltip = new vscode.MarkdownString(
-        `**${escapeMd(info.name)}**${this.isDemo(info) ? ' (demo: fitted to a built-in grammar)' : ''}\n\n` +
+        `**${escapeMarkdown(info.name)}**${this.isDemo(info) ? ' (demo: fitted to a built-in grammar)' : ''}\n\n` +
           `${info.nLayers} layers · d_model ${info.dModel} · ${info.nHeads} heads (${info.nKvHeads} kv) · ${info.nVocab} tokens\n\n` +
-          `Backend: ${escapeMd(info.backend)}${info.gpuLayers ? ` (${info.gpuLayers} layers on the GPU)` : ''}\n\nClick to load another model.`,
+          `Backend: ${escapeMarkdown(info.backend)}${info.gpuLayers ? ` (${info.gpuLayers} layers on the GPU)` : ''}\n\nClick to load another model.`,
       );
     } else {
       this.status.text = '$(telescope) Inner World';
@@ -119,8 +120,4 @@ export class ModelController implements vscode.Disposable {
 
 function basename(p: string): string {
   return p.split(/[\\/]/).pop() ?? p;
-}
-
-export function escapeMd(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
 }

@@ -51,8 +51,4 @@ export interface LayersRequests {
 /** Webview -> host notifications. */
 export type LayersToHost = { readonly type: 'ready'; readonly state: LayersViewState | undefined } | { readonly type: 'viewState'; readonly state: LayersViewState };
 
-/** Strip SentencePiece's word marker for display: "▁like" -> "like"; keep "<0x0A>" and "<s>". */
-export function displayToken(text: string): string {
-  const t = text.replace(/▁/g, ' ');
-  return t.trim().length ? t.trimStart() : t.length ? '␣'.repeat(t.length) : text;
-}
+export { displayToken } from '../format';
