@@ -103,6 +103,7 @@ export const logCallbackProto = koffi.proto('void ggml_log_callback(int level, c
 export const abortCallbackProto = koffi.proto('bool ggml_abort_callback(void *data)');
 const toFloatProto = koffi.proto('void ggml_to_float_t(const void *x, _Out_ float *y, int64_t k)');
 const setThreadsProto = koffi.proto('void ggml_backend_set_n_threads_t(void *backend, int n_threads)');
+const extraBuftsProto = koffi.proto('void *ggml_backend_dev_get_extra_bufts_t(void *device)');
 
 export interface LlamaModelParams {
   n_gpu_layers: number;
@@ -204,6 +205,7 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_backend_graph_compute: f<(backend: Ptr, graph: Ptr) => number>('int ggml_backend_graph_compute(void *backend, void *graph)'),
     ggml_backend_free: f<(backend: Ptr) => void>('void ggml_backend_free(void *backend)'),
     ggml_backend_name: f<(backend: Ptr) => string>('const char *ggml_backend_name(void *backend)'),
+    ggml_backend_buft_name: f<(buft: Ptr) => string>('const char *ggml_backend_buft_name(void *buft)'),
   };
 }
 
@@ -216,6 +218,7 @@ function bindGgml(lib: LibraryHandle) {
     ggml_backend_reg_get_proc_address: f<(reg: Ptr, name: string) => Ptr>('void *ggml_backend_reg_get_proc_address(void *reg, const char *name)'),
     ggml_backend_dev_count: f<() => number>('size_t ggml_backend_dev_count()'),
     ggml_backend_dev_get: f<(i: number) => Ptr>('void *ggml_backend_dev_get(size_t i)'),
+    ggml_backend_dev_by_type: f<(type: number) => Ptr>('void *ggml_backend_dev_by_type(int type)'),
     ggml_backend_dev_name: f<(dev: Ptr) => string>('const char *ggml_backend_dev_name(void *dev)'),
     ggml_backend_dev_description: f<(dev: Ptr) => string>('const char *ggml_backend_dev_description(void *dev)'),
     ggml_backend_dev_type: f<(dev: Ptr) => number>('int ggml_backend_dev_type(void *dev)'),
@@ -357,7 +360,7 @@ export function ggmlToFloat(n: Native, type: number, bytes: Uint8Array, nElement
   const traits = koffi.decode(n.base.ggml_get_type_traits(type), T.typeTraits) as { to_float: Ptr };
   if (!traits.to_float) throw new Error(`ggml has no to_float for type ${type}`);
   const out = new Float32Array(nElements);
-  koffi.call(traits.to_float, koffi.pointer(toFloatProto), bytes, out, nElements);
+  koffi.call(traits.to_float, toFloatProto, bytes, out, nElements);
   return out;
 }
 
@@ -366,7 +369,30 @@ export function setBackendThreads(n: Native, backend: Ptr, regName: string, thre
   const reg = n.ggml.ggml_backend_reg_by_name(regName);
   if (!reg) return;
   const fn = n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_set_n_threads');
-  if (fn) koffi.call(fn, koffi.pointer(setThreadsProto), backend, threads);
+  if (fn) koffi.call(fn, setThreadsProto, backend, threads);
+}
+
+/**
+ * Names of the CPU backend's extra weight buffer types ("AMX", "CPU_REPACK", ...). llama.cpp puts
+ * a weight in one when its kernels support it, and those kernels may treat the activation
+ * differently from ggml's generic matrix product (AMX multiplies F16 weights with the float32
+ * activation as is, where the generic path first rounds it to F16).
+ */
+export function cpuExtraBufferTypes(n: Native): string[] {
+  const reg = n.ggml.ggml_backend_reg_by_name('CPU');
+  const dev = n.ggml.ggml_backend_dev_by_type(0); // GGML_BACKEND_DEVICE_TYPE_CPU
+  if (!reg || !dev) return [];
+  const fn = n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_dev_get_extra_bufts');
+  if (!fn) return [];
+  const list = koffi.call(fn, extraBuftsProto, dev) as Ptr; // NULL-terminated array of buffer types
+  const names: string[] = [];
+  const step = koffi.sizeof('void *');
+  for (let i = 0; list; i++) {
+    const buft = koffi.decode(list, i * step, 'void *') as Ptr;
+    if (!buft) break;
+    names.push(n.base.ggml_backend_buft_name(buft));
+  }
+  return names;
 }
 
 export const ggmlTypes = T;

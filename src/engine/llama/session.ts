@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import { ActivationCache, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
 import { LLAMA_FAMILY, LlamaModelFile } from '../gguf/llamaModel';
-import { GgmlType } from '../gguf/ggmlTypes';
+import { GgmlType, typeName } from '../gguf/ggmlTypes';
 import { expandFilter, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
@@ -71,6 +71,8 @@ interface Ctx {
   nSeq: number;
   batch: LlamaBatch;
   batchCap: number;
+  /** the eval callback is installed (a context without it is the plain baseline) */
+  instrumented: boolean;
 }
 
 export class ModelSession {
@@ -79,6 +81,7 @@ export class ModelSession {
   private readonly cbHandle: unknown;
   private promptCtx: Ctx | undefined;
   private batchCtx: Ctx | undefined;
+  private plainCtx: Ctx | undefined;
   private disposed = false;
 
   private constructor(
@@ -103,6 +106,7 @@ export class ModelSession {
         throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model; LLM Inner World runs Llama-family models (Llama 2, Llama 3, Mistral, TinyLlama ...). Its weights can still be browsed with the weight views.`);
       }
       file.validate();
+      checkWeightTypes(file);
       const fileBytes = file.file.fileSize;
       if (fileBytes > os.totalmem()) {
         throw new InnerWorldError('out-of-memory', `${file.name} is ${gib(fileBytes)} but this machine has ${gib(os.totalmem())} of memory: it cannot be run here. Try a smaller quantization.`);
@@ -159,36 +163,32 @@ export class ModelSession {
   /** One instrumented decode of `tokens` (BOS included if wanted); returns only what was asked. */
   run(tokens: readonly number[], req: RunRequest): ActivationCache {
     this.ensureAlive();
+    this.checkPrompt(tokens);
     const n = tokens.length;
-    if (n === 0) throw new InnerWorldError('empty-prompt', 'Nothing to run: the prompt has no tokens.');
-    if (n > this.info.maxContext) {
-      throw new InnerWorldError('prompt-too-long', `The prompt is ${n} tokens; at most ${this.info.maxContext} fit this model's context.`);
-    }
-    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= this.info.nVocab);
-    if (bad !== undefined) throw new InnerWorldError('bad-argument', `token id ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
-    const ctx = (this.promptCtx = this.ensureCtx(this.promptCtx, n, 1));
-    const api = this.backend.native.llama;
-    api.llama_memory_clear(api.llama_get_memory(ctx.ptr), true);
+    const ctx = (this.promptCtx = this.ensureCtx(this.promptCtx, n, 1, true));
     this.capture.begin({ filter: expandFilter(req.hooks, this.info.nLayers), nTokens: n });
-    const vocab = this.info.nVocab;
-    const logits = req.logits ? new Float32Array(n * vocab) : undefined;
+    let logits: Float32Array | undefined;
     try {
-      for (let start = 0; start < n; start += UBATCH) {
-        if (req.signal?.cancelled) throw new InnerWorldError('cancelled', 'The inspection was cancelled.');
-        const end = Math.min(n, start + UBATCH);
-        const len = end - start;
-        fillBatch(ctx.batch, tokens.slice(start, end), range(start, end), new Array(len).fill(0), new Array(len).fill(1));
-        this.capture.setChunkStart(start);
-        this.decode(ctx);
-        if (logits) for (let i = 0; i < len; i++) logits.set(readFloats(api.llama_get_logits_ith(ctx.ptr, i), vocab), (start + i) * vocab);
-      }
+      logits = this.decodePrompt(ctx, tokens, req.logits ?? false, req.signal, (start) => this.capture.setChunkStart(start));
     } catch (e) {
       this.capture.finish();
       throw e;
     }
     const store = this.capture.finish();
-    const logitsTensor: Tensor | undefined = logits ? { shape: [n, vocab], data: logits } : undefined;
+    const logitsTensor: Tensor | undefined = logits ? { shape: [n, this.info.nVocab], data: logits } : undefined; // [pos, d_vocab]
     return new ActivationCache(tokens, store, logitsTensor);
+  }
+
+  /**
+   * The same decode as `run` in a context with no eval callback at all: the baseline the
+   * capture's cost is measured against (bench/capture.ts), and the check that capturing does not
+   * change the numbers. Returns the logits ([pos, d_vocab]) when asked.
+   */
+  runPlain(tokens: readonly number[], opts: { logits?: boolean } = {}): Float32Array | undefined {
+    this.ensureAlive();
+    this.checkPrompt(tokens);
+    const ctx = (this.plainCtx = this.ensureCtx(this.plainCtx, tokens.length, 1, false));
+    return this.decodePrompt(ctx, tokens, opts.logits ?? false, undefined, () => {});
   }
 
   /**
@@ -197,12 +197,19 @@ export class ModelSession {
    */
   runBatch(prompts: readonly (readonly number[])[], hook: HookName, signal?: { cancelled: boolean }): BatchResult {
     this.ensureAlive();
-    const total = prompts.reduce((s, p) => s + p.length, 0);
-    const longest = Math.max(...prompts.map((p) => p.length));
-    if (longest > UBATCH) throw new InnerWorldError('bad-argument', `batched prompts must be at most ${UBATCH} tokens`);
-    const ctx = (this.batchCtx = this.ensureCtx(this.batchCtx, UBATCH, MAX_SEQ_PER_BATCH));
-    const api = this.backend.native.llama;
     const node = nodeOf(hook);
+    if (prompts.length === 0) return { rows: new Float32Array(0), offsets: [], d: this.info.dModel };
+    for (const p of prompts) {
+      if (p.length === 0) throw new InnerWorldError('empty-prompt', 'A batched prompt has no tokens.');
+      if (p.length > UBATCH) throw new InnerWorldError('bad-argument', `batched prompts must be at most ${UBATCH} tokens`);
+      this.checkTokenIds(p);
+    }
+    const total = prompts.reduce((s, p) => s + p.length, 0);
+    const layer = /^l_out-(\d+)$/.exec(node)?.[1];
+    if (layer !== undefined && Number(layer) >= this.info.nLayers) throw new InnerWorldError('bad-argument', `${hook}: the model has ${this.info.nLayers} layers`);
+    const allRows = node === `l_out-${this.info.nLayers - 1}`;
+    const ctx = (this.batchCtx = this.ensureCtx(this.batchCtx, UBATCH, MAX_SEQ_PER_BATCH, true));
+    const api = this.backend.native.llama;
     let d = 0;
     let rows = new Float32Array(0);
     const offsets: number[] = [];
@@ -228,8 +235,9 @@ export class ModelSession {
           seq.push(s);
         });
       });
-      // one output per sequence keeps the vocabulary projection cheap; the hook's layer is not pruned
-      const out = seq.map((s, i) => (i === seq.length - 1 || seq[i + 1] !== s ? 1 : 0));
+      // One output per sequence keeps the vocabulary projection cheap, but llama.cpp prunes the
+      // LAST layer to the output rows before its FFN, so a hook there needs every row as output.
+      const out = seq.map((s, i) => (allRows || i === seq.length - 1 || seq[i + 1] !== s ? 1 : 0));
       api.llama_memory_clear(api.llama_get_memory(ctx.ptr), true);
       this.capture.begin({ filter: [hook], nTokens: len, stopAfter: node });
       fillBatch(ctx.batch, toks, pos, seq, out);
@@ -257,7 +265,7 @@ export class ModelSession {
     if (this.disposed) return;
     this.disposed = true;
     const api = this.backend.native.llama;
-    for (const c of [this.promptCtx, this.batchCtx]) {
+    for (const c of [this.promptCtx, this.batchCtx, this.plainCtx]) {
       if (!c) continue;
       api.llama_batch_free(c.batch);
       api.llama_free(c.ptr);
@@ -278,6 +286,40 @@ export class ModelSession {
     }
   }
 
+  private checkPrompt(tokens: readonly number[]): void {
+    const n = tokens.length;
+    if (n === 0) throw new InnerWorldError('empty-prompt', 'Nothing to run: the prompt has no tokens.');
+    if (n > this.info.maxContext) {
+      throw new InnerWorldError('prompt-too-long', `The prompt is ${n} tokens; at most ${this.info.maxContext} fit this model's context.`);
+    }
+    this.checkTokenIds(tokens);
+  }
+
+  private checkTokenIds(tokens: readonly number[]): void {
+    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= this.info.nVocab);
+    if (bad !== undefined) throw new InnerWorldError('bad-argument', `token id ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
+  }
+
+  /** Decode a whole prompt in micro-batches of UBATCH, every token an output; logits when asked. */
+  private decodePrompt(ctx: Ctx, tokens: readonly number[], wantLogits: boolean, signal: { cancelled: boolean } | undefined, onChunk: (start: number) => void): Float32Array | undefined {
+    const api = this.backend.native.llama;
+    const n = tokens.length;
+    const vocab = this.info.nVocab;
+    api.llama_memory_clear(api.llama_get_memory(ctx.ptr), true);
+    const logits = wantLogits ? new Float32Array(n * vocab) : undefined; // [pos, d_vocab]
+    for (let start = 0; start < n; start += UBATCH) {
+      if (signal?.cancelled) throw new InnerWorldError('cancelled', 'The inspection was cancelled.');
+      const end = Math.min(n, start + UBATCH);
+      const len = end - start;
+      // every token asks for output: otherwise llama.cpp prunes the last layer's rows to the last token
+      fillBatch(ctx.batch, tokens.slice(start, end), range(start, end), new Array(len).fill(0), new Array(len).fill(1));
+      onChunk(start);
+      this.decode(ctx);
+      if (logits) for (let i = 0; i < len; i++) logits.set(readFloats(api.llama_get_logits_ith(ctx.ptr, i), vocab), (start + i) * vocab);
+    }
+    return logits;
+  }
+
   private decode(ctx: Ctx): void {
     const rc = this.backend.native.llama.llama_decode(ctx.ptr, ctx.batch);
     if (rc !== 0) {
@@ -285,8 +327,8 @@ export class ModelSession {
     }
   }
 
-  private ensureCtx(current: Ctx | undefined, nTokens: number, nSeq: number): Ctx {
-    if (current && current.nCtx >= nTokens && current.nSeq === nSeq) return current;
+  private ensureCtx(current: Ctx | undefined, nTokens: number, nSeq: number, instrumented: boolean): Ctx {
+    if (current && current.nCtx >= nTokens && current.nSeq === nSeq && current.instrumented === instrumented) return current;
     const api = this.backend.native.llama;
     if (current) {
       api.llama_batch_free(current.batch);
@@ -306,18 +348,32 @@ export class ModelSession {
       type_k: kv,
       type_v: kv,
       kv_unified: true,
-      cb_eval: this.cbHandle,
+      cb_eval: instrumented ? this.cbHandle : null,
       cb_eval_user_data: null,
     });
     if (!ptr) {
       throw new InnerWorldError('out-of-memory', `Not enough memory for a ${nCtx}-token context of ${this.info.name}. Select less text or use kvType f16.`, this.backend.log.slice(-5).join('\n'));
     }
     const batchCap = Math.min(nCtx, UBATCH);
-    return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap };
+    return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap, instrumented };
   }
 
   private ensureAlive(): void {
     if (this.disposed) throw new InnerWorldError('no-model', 'The model was released; load it again.');
+  }
+}
+
+/**
+ * Types ggml-cpu has no dot product for (integers, F64, and the activation-only Q8_1 / Q8_K).
+ * llama.cpp loads a file holding such a weight without complaint and then crashes the whole
+ * process in the first decode (a segfault, seen with an I32 attn_q): refuse them before it tries.
+ */
+const NOT_WEIGHT_TYPES: ReadonlySet<number> = new Set([GgmlType.I8, GgmlType.I16, GgmlType.I32, GgmlType.I64, GgmlType.F64, GgmlType.Q8_1, GgmlType.Q8_K]);
+
+function checkWeightTypes(file: LlamaModelFile): void {
+  const bad = file.file.tensors.find((t) => NOT_WEIGHT_TYPES.has(t.type));
+  if (bad) {
+    throw new InnerWorldError('unsupported-tensor-type', `${file.name} stores ${bad.name} as ${typeName(bad.type)}, which is not a weight type llama.cpp can compute with: the file is not a usable model.`);
   }
 }
 

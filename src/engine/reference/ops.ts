@@ -1,0 +1,97 @@
+// The building blocks of the Llama forward pass, written the plain way: float64 arithmetic, one
+// loop per formula, no blocking or SIMD tricks. They are the yardstick llama.cpp's instrumented
+// decode is measured against (test/integration/runtimeOracle.test.ts), so clarity beats speed.
+
+/** Row-major matrix of float64: `rows` rows of `cols` values. */
+export interface Mat {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float64Array; // [rows, cols]
+}
+
+export function mat(rows: number, cols: number, data = new Float64Array(rows * cols)): Mat {
+  if (data.length !== rows * cols) throw new RangeError(`matrix [${rows}, ${cols}] needs ${rows * cols} values, got ${data.length}`);
+  return { rows, cols, data };
+}
+
+/**
+ * y = x W^T with W stored as GGUF stores a 2-D weight: `dOut` rows of `x.cols` values (ggml dims
+ * [d_in, d_out]), so y[r, o] = sum_i x[r, i] * W[o, i].
+ */
+export function linear(x: Mat, W: Float32Array, dOut: number): Mat {
+  const dIn = x.cols;
+  if (W.length !== dIn * dOut) throw new RangeError(`weight has ${W.length} values, expected ${dOut} x ${dIn}`);
+  const y = mat(x.rows, dOut);
+  for (let r = 0; r < x.rows; r++) {
+    for (let o = 0; o < dOut; o++) {
+      let s = 0;
+      for (let i = 0; i < dIn; i++) s += x.data[r * dIn + i]! * W[o * dIn + i]!;
+      y.data[r * dOut + o] = s;
+    }
+  }
+  return y;
+}
+
+/** RMSNorm with gain, per row: x / sqrt(mean(x^2) + eps) * gain. */
+export function rmsNorm(x: Mat, gain: Float32Array, eps: number): Mat {
+  const d = x.cols;
+  if (gain.length !== d) throw new RangeError(`norm gain has ${gain.length} values, rows have ${d}`);
+  const y = mat(x.rows, d);
+  for (let r = 0; r < x.rows; r++) {
+    let ss = 0;
+    for (let i = 0; i < d; i++) ss += x.data[r * d + i]! ** 2;
+    const scale = 1 / Math.sqrt(ss / d + eps);
+    for (let i = 0; i < d; i++) y.data[r * d + i] = x.data[r * d + i]! * scale * gain[i]!;
+  }
+  return y;
+}
+
+/**
+ * Rotary position embedding as llama.cpp applies it to the llama architecture (rope type NORM):
+ * within each head, the ADJACENT pair (2i, 2i+1) for i < n_rot/2 is rotated by
+ * theta = pos * base^(-2i / n_rot); dimensions at or past n_rot are left as they are.
+ * `x` is [pos, n_heads * d_head].
+ */
+export function rope(x: Mat, nHeads: number, dHead: number, nRot: number, positions: readonly number[], base: number): Mat {
+  if (x.cols !== nHeads * dHead) throw new RangeError(`rope input rows are ${x.cols}, expected ${nHeads} x ${dHead}`);
+  const y = mat(x.rows, x.cols, x.data.slice());
+  for (let r = 0; r < x.rows; r++) {
+    const pos = positions[r]!;
+    for (let h = 0; h < nHeads; h++) {
+      const at = r * x.cols + h * dHead;
+      for (let i = 0; i < nRot / 2; i++) {
+        const theta = pos * Math.pow(base, (-2 * i) / nRot);
+        const c = Math.cos(theta);
+        const s = Math.sin(theta);
+        const x0 = x.data[at + 2 * i]!;
+        const x1 = x.data[at + 2 * i + 1]!;
+        y.data[at + 2 * i] = x0 * c - x1 * s;
+        y.data[at + 2 * i + 1] = x0 * s + x1 * c;
+      }
+    }
+  }
+  return y;
+}
+
+/** Softmax of the first `n` entries of `row`, in place; entries past n are set to 0. */
+export function softmaxPrefix(row: Float64Array, n: number): void {
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) max = Math.max(max, row[j]!);
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += (row[j] = Math.exp(row[j]! - max));
+  for (let j = 0; j < n; j++) row[j] = row[j]! / sum;
+  row.fill(0, n);
+}
+
+export function silu(v: number): number {
+  return v / (1 + Math.exp(-v));
+}
+
+export function add(a: Mat, b: Mat): Mat {
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(`cannot add [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}]`);
+  return mat(a.rows, a.cols, a.data.map((v, i) => v + b.data[i]!));
+}
+
+export function toFloat32(m: Mat): Float32Array {
+  return Float32Array.from(m.data);
+}
