@@ -12,7 +12,9 @@ export class Cursor {
   private view = new DataView(this.buf.buffer);
   private bufStart = 0;
   pos = 0;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  // ignoreBOM: keep a leading U+FEFF; by default TextDecoder strips it, and Llama-2's vocabulary has
+  // a token that is exactly U+FEFF (id 30143), which would read as the empty string
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
   constructor(readonly src: ByteSource) {}
 

@@ -2,14 +2,14 @@
 // read, `offset` is the byte position in the file, so a user (or a test) can see exactly where.
 
 export type GgufErrorKind =
-  | 'not-gguf'
-  | 'unsupported-version'
-  | 'truncated'
-  | 'absurd-count'
-  | 'tensor-outside-file'
-  | 'unknown-type'
-  | 'bad-value'
-  | 'unsupported-tensor-type';
+  | 'not-gguf' // no "GGUF" magic
+  | 'unsupported-version' // only v2 and v3 (little-endian)
+  | 'truncated' // the file ends inside a fixed-size field
+  | 'absurd-count' // a count or length that cannot fit in the bytes left (refused before allocating)
+  | 'tensor-outside-file' // tensor data would extend past the end of the file
+  | 'unknown-type' // a ggml tensor type, metadata value type or array element type we do not know
+  | 'bad-value' // a known field with an impossible value (n_dims 5, bool 2, duplicate name, alignment 48)
+  | 'unsupported-tensor-type'; // a known tensor type we cannot dequantize
 
 export class GgufError extends Error {
   override readonly name = 'GgufError';

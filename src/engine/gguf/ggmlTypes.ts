@@ -35,6 +35,9 @@ export const GgmlType = {
   TQ1_0: 34,
   TQ2_0: 35,
   MXFP4: 39,
+  NVFP4: 40,
+  Q1_0: 41,
+  Q2_0: 42,
 } as const;
 export type GgmlType = (typeof GgmlType)[keyof typeof GgmlType];
 
@@ -79,6 +82,11 @@ const TRAITS: ReadonlyMap<number, Traits> = new Map<number, Traits>([
   [GgmlType.TQ1_0, { name: 'TQ1_0', blockSize: QK_K, typeSize: 54 }],
   [GgmlType.TQ2_0, { name: 'TQ2_0', blockSize: QK_K, typeSize: 66 }],
   [GgmlType.MXFP4, { name: 'MXFP4', blockSize: 32, typeSize: 17 }],
+  // newer than most GGUF files, but this build knows them: a file using them opens, and only
+  // dequantizing says "unsupported" instead of the whole file being refused
+  [GgmlType.NVFP4, { name: 'NVFP4', blockSize: 64, typeSize: 36 }],
+  [GgmlType.Q1_0, { name: 'Q1_0', blockSize: 128, typeSize: 18 }],
+  [GgmlType.Q2_0, { name: 'Q2_0', blockSize: 64, typeSize: 18 }],
 ]);
 
 /** Every type id this reader knows the storage layout of. */

@@ -153,6 +153,17 @@ export class LlamaModelFile {
     if (this.W_E.dims[0] !== dModel) {
       throw new InnerWorldError('bad-gguf', `token_embd.weight rows are ${this.W_E.dims[0]} long but the model dimension is ${dModel}`);
     }
+    // headSlice reads heads as consecutive row blocks: the row counts must be what the heads say
+    const { nHeads, nKvHeads, dHead } = this.hparams;
+    const rowsOf: Partial<Record<WeightRole, number>> = { W_Q: nHeads * dHead, W_K: nKvHeads * dHead, W_V: nKvHeads * dHead };
+    for (let l = 0; l < nLayers; l++) {
+      for (const [role, nRows] of Object.entries(rowsOf) as Array<[WeightRole, number]>) {
+        const t = this.weight(role, l);
+        if (t.dims.length !== 2 || t.dims[0] !== dModel || t.dims[1] !== nRows) {
+          throw new InnerWorldError('bad-gguf', `${t.name} is [${t.dims.join(', ')}] but ${nRows} rows of ${dModel} were expected (${role === 'W_Q' ? nHeads : nKvHeads} heads of ${dHead})`);
+        }
+      }
+    }
   }
 }
 
@@ -172,8 +183,11 @@ function readHparams(f: GgufFile): Hparams {
   const embd = f.tensor('token_embd.weight');
   const nVocab = num('vocab_size', Array.isArray(tokens) ? tokens.length : embd ? embd.dims[1] : 0);
   const nKvHeads = num('attention.head_count_kv', nHeads);
-  if (nHeads <= 0 || dModel % nHeads !== 0 || nKvHeads <= 0 || nHeads % nKvHeads !== 0) {
-    throw new InnerWorldError('bad-gguf', `inconsistent attention shape: d_model ${dModel}, ${nHeads} heads, ${nKvHeads} kv heads`);
+  // llama.cpp's n_embd_head_k: key_length when the file says so (Mistral Nemo: 5120 / 32 heads
+  // would be 160, its heads are 128 wide), else d_model / n_heads
+  const dHead = num('attention.key_length', nHeads > 0 ? dModel / nHeads : NaN);
+  if (nHeads <= 0 || !Number.isInteger(dHead) || dHead <= 0 || nKvHeads <= 0 || nHeads % nKvHeads !== 0) {
+    throw new InnerWorldError('bad-gguf', `inconsistent attention shape: d_model ${dModel}, ${nHeads} heads of ${dHead}, ${nKvHeads} kv heads`);
   }
   return {
     arch,
@@ -181,12 +195,12 @@ function readHparams(f: GgufFile): Hparams {
     dModel,
     nHeads,
     nKvHeads,
-    dHead: dModel / nHeads,
+    dHead,
     dFf: num('feed_forward_length'),
     nVocab,
     nCtxTrain: num('context_length', 2048),
     rmsEps: num('attention.layer_norm_rms_epsilon', 1e-5),
     ropeFreqBase: num('rope.freq_base', 10000),
-    ropeDim: num('rope.dimension_count', dModel / nHeads),
+    ropeDim: num('rope.dimension_count', dHead),
   };
 }

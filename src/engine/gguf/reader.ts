@@ -142,16 +142,21 @@ export function parseHeader(src: ByteSource): GgufHeader {
     const hint = version > 0xffff ? ' (a big-endian GGUF? only little-endian files are supported)' : version === 1 ? ' (GGUF v1 predates 64-bit counts; re-convert the model)' : '';
     fail('unsupported-version', 'version', versionAt, `GGUF version ${version} is not supported, only 2 and 3${hint}`);
   }
-  // Each tensor info takes at least 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset) bytes.
-  const nTensors = c.count('tensor_count', Math.floor(c.remaining / 24));
+  // Each tensor info takes at least 8 (name length) + 4 (n_dims) + 8 (one dim) + 4 (type) + 8 (offset) bytes.
+  const nTensors = c.count('tensor_count', Math.floor(c.remaining / 32));
   const nKv = c.count('metadata_kv_count', Math.floor(c.remaining / 13));
 
   const metadata = new Map<string, GgufValue>();
+  let alignAt = 0; // where general.alignment's value starts, to point an error at it
   for (let i = 0; i < nKv; i++) {
+    const keyAt = c.pos;
     const key = c.string(`metadata[${i}].key`);
+    // llama.cpp refuses duplicate keys too; silently keeping one of them would hide a broken file
+    if (metadata.has(key)) fail('bad-value', `${key} (key)`, keyAt, `metadata key ${key} appears twice`);
     const typeAt = c.pos;
     const t = c.u32(`${key} (value type)`);
-    if (!isValueType(t)) fail('bad-value', `${key} (value type)`, typeAt, `unknown metadata value type ${t}`);
+    if (!isValueType(t)) fail('unknown-type', `${key} (value type)`, typeAt, `unknown metadata value type ${t}`);
+    if (key === 'general.alignment') alignAt = c.pos;
     metadata.set(key, readValue(c, t as GgufValueType, key, 0));
   }
 
@@ -159,12 +164,13 @@ export function parseHeader(src: ByteSource): GgufHeader {
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   if (align !== undefined) {
     if (align.type !== GgufValueType.UINT32 || align.value === 0 || (align.value & (align.value - 1)) !== 0) {
-      fail('bad-value', 'general.alignment', 0, `general.alignment must be a power-of-two u32, got ${String(plainValue(align))}`);
+      fail('bad-value', 'general.alignment', alignAt, `general.alignment must be a power-of-two u32, got ${String(plainValue(align))}`);
     }
     alignment = align.value as number;
   }
 
-  const infos: Array<Omit<TensorInfo, 'nElements' | 'nBytes'> & { at: number }> = [];
+  // `at`: where the tensor's info starts (its name); the other offsets point at the field an error is about
+  const infos: Array<Omit<TensorInfo, 'nElements' | 'nBytes'> & { at: number; dimsAt: number; offAt: number }> = [];
   for (let i = 0; i < nTensors; i++) {
     const at = c.pos;
     const name = c.string(`tensors[${i}].name`);
@@ -172,6 +178,7 @@ export function parseHeader(src: ByteSource): GgufHeader {
     const nDims = c.u32(`${name}.n_dims`);
     if (nDims < 1 || nDims > GGML_MAX_DIMS) fail('bad-value', `${name}.n_dims`, nDimsAt, `tensor ${name} has ${nDims} dimensions (1 to ${GGML_MAX_DIMS} allowed)`);
     const dims: number[] = [];
+    const dimsAt = c.pos;
     for (let d = 0; d < nDims; d++) {
       const dimAt = c.pos;
       const n = c.u64(`${name}.ne[${d}]`);
@@ -185,7 +192,7 @@ export function parseHeader(src: ByteSource): GgufHeader {
     const off = c.u64(`${name}.offset`);
     if (off > BigInt(src.size)) fail('tensor-outside-file', `${name}.offset`, offAt, `tensor ${name} starts at ${off}, past the end of the ${src.size}-byte file`);
     if (Number(off) % alignment !== 0) fail('bad-value', `${name}.offset`, offAt, `tensor ${name} offset ${off} is not aligned to ${alignment}`);
-    infos.push({ name, dims, type, offset: Number(off), at });
+    infos.push({ name, dims, type, offset: Number(off), at, dimsAt, offAt });
   }
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
 
@@ -195,15 +202,15 @@ export function parseHeader(src: ByteSource): GgufHeader {
     if (seen.has(info.name)) fail('bad-value', `${info.name}.name`, info.at, `tensor name ${info.name} appears twice`);
     seen.add(info.name);
     const nElements = info.dims.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(nElements)) fail('absurd-count', `${info.name}.ne`, info.at, `tensor ${info.name} has too many elements`);
+    if (!Number.isSafeInteger(nElements)) fail('absurd-count', `${info.name}.ne`, info.dimsAt, `tensor ${info.name} has too many elements`);
     const { blockSize } = typeTraits(info.type);
     if (info.dims[0]! % blockSize !== 0) {
-      fail('bad-value', `${info.name}.ne[0]`, info.at, `tensor ${info.name} rows of ${info.dims[0]} are not a multiple of ${typeName(info.type)}'s block size ${blockSize}`);
+      fail('bad-value', `${info.name}.ne[0]`, info.dimsAt, `tensor ${info.name} rows of ${info.dims[0]} are not a multiple of ${typeName(info.type)}'s block size ${blockSize}`);
     }
     const nBytes = bytesFor(info.type, nElements);
     const end = dataOffset + info.offset + nBytes;
     if (end > src.size) {
-      fail('tensor-outside-file', `${info.name}.offset`, info.at, `tensor ${info.name} (${typeName(info.type)}, ${nBytes} bytes at data offset ${info.offset}) ends at byte ${end}, past the end of the ${src.size}-byte file`);
+      fail('tensor-outside-file', `${info.name}.offset`, info.offAt, `tensor ${info.name} (${typeName(info.type)}, ${nBytes} bytes at data offset ${info.offset}) ends at byte ${end}, past the end of the ${src.size}-byte file`);
     }
     tensors.push({ name: info.name, dims: info.dims, type: info.type, offset: info.offset, nElements, nBytes });
   }
@@ -249,7 +256,7 @@ function readArray(c: Cursor, field: string, depth: number): GgufArray {
   const typeAt = c.pos;
   if (depth >= MAX_ARRAY_DEPTH) throw new GgufError('bad-value', field, typeAt, `arrays nested deeper than ${MAX_ARRAY_DEPTH}`, c.src.name);
   const et = c.u32(`${field} (array element type)`);
-  if (!isValueType(et)) throw new GgufError('bad-value', `${field} (array element type)`, typeAt, `unknown array element type ${et}`, c.src.name);
+  if (!isValueType(et)) throw new GgufError('unknown-type', `${field} (array element type)`, typeAt, `unknown array element type ${et}`, c.src.name);
   const n = c.count(`${field} (array length)`, Math.floor((c.remaining - 8) / Math.max(1, minValueSize(et))));
   const elementType = et as GgufValueType;
   const numeric = (make: (bytes: Uint8Array) => GgufArray['value'], size: number): GgufArray => {

@@ -23,14 +23,16 @@ export class FileSource implements ByteSource {
 
   read(offset: number, length: number): Uint8Array {
     if (this.fd === undefined) throw new Error(`${this.name} is closed`);
-    const out = Buffer.allocUnsafe(length);
+    // not allocUnsafe: small reads would be slices of Node's shared pool, and a caller that views
+    // `.buffer` as floats (or keeps it) would see or pin unrelated bytes
+    const out = Buffer.allocUnsafeSlow(length);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, out, done, length - done, offset + done);
       if (n === 0) throw new Error(`${this.name}: unexpected end of file at ${offset + done}`);
       done += n;
     }
-    return out;
+    return new Uint8Array(out.buffer, out.byteOffset, length); // plain Uint8Array: slice() copies
   }
 
   close(): void {

@@ -21,16 +21,18 @@ export interface GgufContents {
 /** Writes a GGUF file tensor by tensor, so a multi-gigabyte model never sits in memory whole. */
 export function writeGguf(path: string, contents: GgufContents): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
+  let fd: number | undefined = fs.openSync(tmp, 'w');
   try {
     emit(contents, (chunk) => {
       let done = 0;
-      while (done < chunk.byteLength) done += fs.writeSync(fd, chunk, done);
+      while (done < chunk.byteLength) done += fs.writeSync(fd!, chunk, done);
     });
     fs.closeSync(fd);
+    fd = undefined;
     fs.renameSync(tmp, path); // readers never see a half-written model
   } catch (e) {
-    fs.closeSync(fd);
+    // closing twice would throw EBADF and hide the error that matters
+    if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw e;
   }
@@ -40,13 +42,23 @@ export function writeGguf(path: string, contents: GgufContents): void {
 export function encodeGguf(contents: GgufContents): Uint8Array {
   const parts: Uint8Array[] = [];
   emit(contents, (c) => parts.push(new Uint8Array(c)));
-  return Buffer.concat(parts);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out; // a plain Uint8Array, not a Buffer: its slice() must copy, as Uint8Array's does
 }
 
 function emit(contents: GgufContents, write: (chunk: Uint8Array) => void): void {
   const metadata = [...contents.metadata];
   const alignEntry = metadata.find(([k]) => k === 'general.alignment');
   const alignment = alignEntry ? (alignEntry[1].value as number) : GGUF_DEFAULT_ALIGNMENT;
+  // never write what the reader (and llama.cpp) would refuse
+  if (alignEntry && (alignEntry[1].type !== GgufValueType.UINT32 || !(alignment > 0) || (alignment & (alignment - 1)) !== 0)) {
+    throw new Error(`general.alignment must be a power-of-two u32, got ${String(alignEntry[1].value)}`);
+  }
 
   const h = new HeaderBuilder();
   h.u32(GGUF_MAGIC);
@@ -88,6 +100,21 @@ function emit(contents: GgufContents, write: (chunk: Uint8Array) => void): void 
 function padTo(n: number, alignment: number): number {
   return Math.ceil(n / alignment) * alignment;
 }
+
+type TypedArrayClass = abstract new (...args: never[]) => ArrayBufferView;
+/** Typed arrays whose bytes are exactly the GGUF encoding of an array of that element type. */
+const RAW_ARRAY: Partial<Record<number, readonly TypedArrayClass[]>> = {
+  [GgufValueType.UINT8]: [Uint8Array, Int8Array, Uint8ClampedArray],
+  [GgufValueType.INT8]: [Int8Array, Uint8Array],
+  [GgufValueType.UINT16]: [Uint16Array, Int16Array],
+  [GgufValueType.INT16]: [Int16Array, Uint16Array],
+  [GgufValueType.UINT32]: [Uint32Array, Int32Array],
+  [GgufValueType.INT32]: [Int32Array, Uint32Array],
+  [GgufValueType.FLOAT32]: [Float32Array],
+  [GgufValueType.FLOAT64]: [Float64Array],
+  [GgufValueType.UINT64]: [BigUint64Array, BigInt64Array],
+  [GgufValueType.INT64]: [BigInt64Array, BigUint64Array],
+};
 
 class HeaderBuilder {
   private buf = new Uint8Array(1 << 16);
@@ -164,8 +191,9 @@ class HeaderBuilder {
     this.u64(BigInt(items.length));
     if (a.elementType === GgufValueType.ARRAY) {
       for (const inner of items as GgufArray[]) this.array(inner);
-    } else if (ArrayBuffer.isView(items) && a.elementType !== GgufValueType.BOOL) {
-      // typed arrays are already little-endian on every platform we run on
+    } else if (ArrayBuffer.isView(items) && RAW_ARRAY[a.elementType]?.some((C) => items instanceof C)) {
+      // typed arrays are already little-endian on every platform we run on; only a typed array of
+      // the element type's own layout is copied raw (a Float64Array for FLOAT32 goes value by value)
       this.raw(new Uint8Array(items.buffer, items.byteOffset, items.byteLength));
     } else {
       for (const x of Array.from(items as ArrayLike<number | bigint | boolean | string>)) this.scalar(a.elementType, x);

@@ -1,33 +1,49 @@
 // IEEE half and bfloat16 conversions. Half to float is exact, so a table gives ggml's values bit
-// for bit; float to half rounds to nearest even, as ggml's GGML_FP32_TO_FP16 does on x86 (F16C).
+// for bit; float to half and to bfloat16 round to nearest even as ggml's encoders do
+// (test/integration/dequantOracle.test.ts compares them with ggml_quantize_chunk, NaNs and ties included).
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
+let halfBits: Uint32Array | undefined;
 let halfTable: Float32Array | undefined;
 
-function buildHalfTable(): Float32Array {
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) t[h] = halfBitsToFloatSlow(h);
+/**
+ * float32 bit patterns of all 65536 halves, as ggml's fp16-to-fp32 makes them: exact values, NaN
+ * payloads kept and signalling NaNs quieted (ggml's generic path multiplies by 2^-112, F16C and
+ * ARM's converters quiet them too).
+ */
+function buildHalfBits(): Uint32Array {
+  const t = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    if (exp === 0) {
+      f32[0] = frac * 2 ** -24; // subnormal half: exact in float32, normalised there
+      t[h] = (sign | u32[0]!) >>> 0;
+    } else if (exp === 31) {
+      t[h] = (sign | 0x7f800000 | (frac << 13) | (frac ? 0x400000 : 0)) >>> 0;
+    } else {
+      t[h] = (sign | ((exp - 15 + 127) << 23) | (frac << 13)) >>> 0;
+    }
+  }
   return t;
 }
 
-function halfBitsToFloatSlow(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+/** The bit table above (decode F16 tensors through it to stay bit-exact, NaNs included). */
+export function halfBitsTable(): Uint32Array {
+  return (halfBits ??= buildHalfBits());
 }
 
 /** The float value of half-precision bits. */
 export function halfToFloat(h: number): number {
-  return (halfTable ??= buildHalfTable())[h & 0xffff]!;
+  return halfTableView()[h & 0xffff]!;
 }
 
+/** The same table as float32 values (a view of the bit table). */
 export function halfTableView(): Float32Array {
-  return (halfTable ??= buildHalfTable());
+  return (halfTable ??= new Float32Array(halfBitsTable().buffer));
 }
 
 /** Round a float to half-precision bits (round to nearest, ties to even). */
