@@ -42,6 +42,7 @@ export interface WorkbenchOptions extends StartOptions {
 
 export interface Notification {
   message: string;
+  /** the extension's display name; VS Code fills it only in some toasts (progress, expanded), else '' */
   source: string;
   severity: 'error' | 'warning' | 'info';
 }
@@ -319,7 +320,8 @@ export class Workbench {
         const icon = e.querySelector('.notification-list-item-icon')?.className ?? '';
         return {
           message: (e.querySelector('.notification-list-item-message')?.textContent ?? '').trim(),
-          source: (e.querySelector('.notification-list-item-source')?.textContent ?? '').trim(),
+          // "Source: LLM Inner World" -> "LLM Inner World"
+          source: (e.querySelector('.notification-list-item-source')?.textContent ?? '').trim().replace(/^[^:]*:\s*/, ''),
           severity: /error/.test(icon) ? 'error' : /warning/.test(icon) ? 'warning' : 'info',
         } as const;
       }),
