@@ -1,0 +1,113 @@
+// Deep versus shallow layers (SPEC 4, article Fig. 9): for each layer and matrix, the mean over
+// vectors of sd(v) / mean(|v|), once for vectors along the model dimension and once for vectors
+// across the heads (attention) or the hidden units (FFN). Tensors are streamed one at a time in file
+// order; a reducer turns one tensor into per-row and per-column sums.
+import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
+import type { TensorInfo } from '../gguf/reader';
+import { GAUSSIAN_SIGMA_OVER_MEAN_ABS, sigmaOverMeanAbs } from './math';
+
+/** Σv, Σv², Σ|v| for each vector along one axis. */
+export interface AxisSums {
+  /** elements per vector */
+  readonly length: number;
+  readonly sum: Float64Array;
+  readonly sumSq: Float64Array;
+  readonly sumAbs: Float64Array;
+}
+
+/** rows: one entry per ggml row (dims[1] of them, each dims[0] long); cols: one per column. */
+export interface TensorSums {
+  readonly rows: AxisSums;
+  readonly cols: AxisSums;
+}
+
+export interface TensorReducer {
+  readonly label: string;
+  reduce(file: LlamaModelFile, t: TensorInfo): TensorSums;
+}
+
+export const STAT_ROLES: readonly WeightRole[] = ['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate', 'W_in', 'W_out'];
+
+/** Which ggml axis runs along d_model: rows are d_model long for W_Q/K/V, W_gate, W_in. */
+export function modelAxis(role: WeightRole): 'rows' | 'cols' {
+  return role === 'W_O' || role === 'W_out' ? 'cols' : 'rows';
+}
+
+export interface WeightStatsEntry {
+  layer: number;
+  role: WeightRole;
+  /** mean over vectors along d_model of sd/mean|v| (orange in Fig. 9) */
+  alongModel: number;
+  /** mean over vectors across the heads (attention) or the FFN hidden units (blue in Fig. 9) */
+  across: number;
+  acrossAxis: 'heads' | 'ffn';
+  /** sd/mean|v| of every element of the matrix at once */
+  whole: number;
+}
+
+export interface WeightStats {
+  /** sqrt(pi/2): a zero-centred Gaussian's value */
+  gaussian: number;
+  nLayers: number;
+  roles: WeightRole[];
+  entries: WeightStatsEntry[];
+  reducer: string;
+}
+
+/** Mean over vectors of sd/mean|v|. */
+export function meanSigmaOverMean(a: AxisSums): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < a.sum.length; i++) {
+    const r = sigmaOverMeanAbs(a.length, a.sum[i]!, a.sumSq[i]!, a.sumAbs[i]!);
+    if (Number.isFinite(r)) {
+      s += r;
+      n++;
+    }
+  }
+  return n ? s / n : NaN;
+}
+
+function wholeMatrix(a: AxisSums): number {
+  let sum = 0;
+  let sumSq = 0;
+  let sumAbs = 0;
+  for (let i = 0; i < a.sum.length; i++) {
+    sum += a.sum[i]!;
+    sumSq += a.sumSq[i]!;
+    sumAbs += a.sumAbs[i]!;
+  }
+  return sigmaOverMeanAbs(a.length * a.sum.length, sum, sumSq, sumAbs);
+}
+
+export interface WeightStatsOptions {
+  roles?: readonly WeightRole[];
+  layers?: readonly number[];
+  /** called after each tensor (progress, cancellation by throwing) */
+  onTensor?: (done: number, total: number, name: string) => void;
+}
+
+export function weightStats(file: LlamaModelFile, reducer: TensorReducer, opts: WeightStatsOptions = {}): WeightStats {
+  const roles = [...(opts.roles ?? STAT_ROLES)];
+  const nLayers = file.hparams.nLayers;
+  const layers = opts.layers ?? Array.from({ length: nLayers }, (_, l) => l);
+  const jobs = layers.flatMap((layer) => roles.map((role) => ({ layer, role, t: file.weight(role, layer) })));
+  jobs.sort((a, b) => a.t.offset - b.t.offset); // file order: one sequential sweep
+  const entries: WeightStatsEntry[] = [];
+  jobs.forEach((j, i) => {
+    const sums = reducer.reduce(file, j.t);
+    const along = modelAxis(j.role) === 'rows' ? sums.rows : sums.cols;
+    const across = modelAxis(j.role) === 'rows' ? sums.cols : sums.rows;
+    entries.push({
+      layer: j.layer,
+      role: j.role,
+      alongModel: meanSigmaOverMean(along),
+      across: meanSigmaOverMean(across),
+      acrossAxis: j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads',
+      whole: wholeMatrix(sums.rows),
+    });
+    opts.onTensor?.(i + 1, jobs.length, j.t.name);
+  });
+  entries.sort((a, b) => a.layer - b.layer || roles.indexOf(a.role) - roles.indexOf(b.role));
+  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries, reducer: reducer.label };
+}

@@ -1,0 +1,87 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cacheSizes, classifyTensor, parameterTally, tensorTable, type TensorLike } from '../../src/engine/analysis/anatomy';
+import { llamaTensorShapes, type LlamaShape } from '../../src/engine/gguf/llamaWriter';
+import { GgmlType, bytesFor } from '../../src/engine/gguf/ggmlTypes';
+import type { Hparams } from '../../src/engine/gguf/llamaModel';
+
+const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, dFf: 11008, nCtxTrain: 4096, rmsEps: 1e-5, ropeFreqBase: 10000 };
+
+function hparams(s: LlamaShape): Hparams {
+  return { arch: 'llama', nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads, nKvHeads: s.nKvHeads, dHead: s.dModel / s.nHeads, dFf: s.dFf, nVocab: s.nVocab, nCtxTrain: s.nCtxTrain, rmsEps: s.rmsEps, ropeFreqBase: s.ropeFreqBase, ropeDim: s.dModel / s.nHeads };
+}
+
+/** The tensors a GGUF of this shape holds, F16 matrices and F32 norms. */
+function tensors(s: LlamaShape, tied = false): TensorLike[] {
+  return llamaTensorShapes(s, tied).map((t) => {
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    const type = t.dims.length === 1 ? GgmlType.F32 : GgmlType.F16;
+    return { name: t.name, dims: t.dims, type, nElements: n, nBytes: bytesFor(type, n) };
+  });
+}
+
+describe('anatomy', () => {
+  test("the article's tally for Llama-2-7B shapes is 6,738,415,680; the GGUF holds 64 fewer (no rope_freqs)", () => {
+    const tally = parameterTally(hparams(LLAMA2_7B), tensors(LLAMA2_7B));
+    assert.equal(tally.article.total, 6_738_415_680);
+    assert.equal(tally.article.dictionaries, 262_144_000);
+    assert.equal(tally.article.attentionPerLayer, 67_108_864);
+    assert.equal(tally.article.ffnPerLayer, 135_266_304);
+    assert.equal(tally.article.ropeFreqs, 64);
+    assert.equal(tally.file.total, 6_738_415_616);
+    assert.equal(tally.difference, 64);
+    assert.equal(tally.file.attentionPerLayer, tally.article.attentionPerLayer);
+    assert.equal(tally.file.ffnPerLayer, tally.article.ffnPerLayer);
+    assert.equal(tally.notes.length, 1);
+    assert.match(tally.notes[0]!, /rope_freqs/);
+    assert.match(tally.notes[0]!, /64/);
+  });
+
+  test('a file that does store rope_freqs matches the article exactly', () => {
+    const ts = tensors(LLAMA2_7B);
+    ts.push({ name: 'rope_freqs.weight', dims: [64], type: GgmlType.F32, nElements: 64, nBytes: 256 });
+    const tally = parameterTally(hparams(LLAMA2_7B), ts);
+    assert.equal(tally.file.total, 6_738_415_680);
+    assert.equal(tally.difference, 0);
+    assert.deepEqual(tally.notes, []);
+  });
+
+  test('grouped-query attention and tied embeddings', () => {
+    const s: LlamaShape = { ...LLAMA2_7B, nVocab: 1000, dModel: 256, nLayers: 2, nHeads: 8, nKvHeads: 2, dFf: 512 };
+    const tally = parameterTally(hparams(s), tensors(s, true));
+    // W_Q and W_O: 256 x 256 each; W_K and W_V: 256 x 64 each (2 kv heads of 32)
+    assert.equal(tally.article.attentionPerLayer, 2 * 256 * 256 + 2 * 256 * 64);
+    assert.equal(tally.file.attentionPerLayer, tally.article.attentionPerLayer);
+    assert.equal(tally.difference, 1000 * 256 + 16); // one dictionary and d_head/2 = 16 frequencies
+    assert.equal(tally.notes.length, 2);
+    assert.ok(tally.notes.some((n) => /tied/.test(n)));
+  });
+
+  test('state-vector cache: 270 MB for 1000 tokens at 7B; KV cache', () => {
+    const c = cacheSizes(hparams(LLAMA2_7B), 1000);
+    assert.equal(c.stateBytes, 33 * 1000 * 4096 * 2);
+    assert.ok(Math.abs(c.stateBytes / 1e6 - 270) < 1);
+    assert.equal(c.kvBytes, 2 * 32 * 1000 * 4096 * 2);
+    const gqa = cacheSizes({ ...hparams(LLAMA2_7B), nKvHeads: 8 }, 1000, 4);
+    assert.equal(gqa.kvBytes, 2 * 32 * 1000 * 8 * 128 * 4);
+  });
+
+  test('tensor table: grouped by layer, roles in forward order, PyTorch shapes', () => {
+    const s: LlamaShape = { ...LLAMA2_7B, nVocab: 100, dModel: 64, nLayers: 2, nHeads: 4, nKvHeads: 4, dFf: 96 };
+    const rows = tensorTable(tensors(s));
+    assert.equal(rows[0]!.name, 'token_embd.weight');
+    assert.deepEqual(rows[0]!.shape, [100, 64]);
+    assert.equal(rows[0]!.role, 'W_E');
+    const layer0 = rows.filter((r) => r.layer === 0).map((r) => r.role);
+    assert.deepEqual(layer0, ['ln1', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2', 'W_gate', 'W_in', 'W_out']);
+    assert.ok(rows.findIndex((r) => r.layer === 1) > rows.findIndex((r) => r.layer === 0));
+    assert.deepEqual(rows.slice(-2).map((r) => r.role), ['ln_final', 'W_U']);
+    const ffnUp = rows.find((r) => r.name === 'blk.1.ffn_up.weight')!;
+    assert.deepEqual(ffnUp.shape, [96, 64]);
+    assert.equal(ffnUp.params, 96 * 64);
+    assert.equal(ffnUp.bytes, 96 * 64 * 2);
+    assert.equal(ffnUp.type, 'F16');
+    assert.deepEqual(classifyTensor('blk.3.ffn_down.weight'), { layer: 3, role: 'W_out' });
+    assert.deepEqual(classifyTensor('something.else'), { layer: null, role: 'other' });
+  });
+});
