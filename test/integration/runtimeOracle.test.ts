@@ -78,6 +78,7 @@ describe('Oracle 1: llama.cpp agrees with itself', () => {
       const tokens = s.tokenize(PROMPT).tokens.map((x) => x.id);
       const c = s.run(tokens, { hooks: allHookNames(s.info.nLayers), logits: true });
       checkLogits(t, s, c, amx);
+      checkLayerProducts(t, s, c, amx);
       checkEmbeddings(s, c);
       checkPatterns(t, s, c);
       checkResidualSums(s, c);
@@ -111,6 +112,40 @@ function checkLogits(t: TestContext, s: ModelSession, c: ActivationCache, amx: b
   t.diagnostic(`W_U ${typeName(f.W_U.type)}${amx ? ' (CPU with AMX buffers)' : ''}: max |logit error| ${logitErr.toExponential(2)} over ${c.nPos} x ${s.info.nVocab}; RMSNorm vs ln_final ${normErr.toExponential(2)}`);
   assert.ok(normErr <= 1e-6, `RMSNorm of the last resid_post matches ln_final.hook_normalized (max error ${normErr})`);
   assert.ok(logitErr <= 5e-6, `logits match RMSNorm(resid_post) . W_U within 5e-6 (max error ${logitErr})`);
+}
+
+/**
+ * Per layer: ln1 / ln2 are RMSNorm of resid_pre / resid_mid with their gains, and
+ * attn_out = W_O . hook_z with hook_z rounded as ggml rounds it for W_O's type (Q8_K for Q4_K).
+ */
+function checkLayerProducts(t: TestContext, s: ModelSession, c: ActivationCache, amx: boolean): void {
+  const f = s.file;
+  const { dModel: d, nHeads, dHead, rmsEps } = f.hparams;
+  const dz = nHeads * dHead;
+  let normErr = 0;
+  let woErr = 0;
+  for (let l = 0; l < s.info.nLayers; l++) {
+    const b = `blocks.${l}`;
+    const g1 = f.full(f.weight('ln1', l));
+    const g2 = f.full(f.weight('ln2', l));
+    const WO = f.weight('W_O', l);
+    const W = f.full(WO); // [d_model, n_heads * d_head]
+    for (let p = 0; p < c.nPos; p++) {
+      normErr = Math.max(normErr, maxAbsDiff(ggmlRmsNorm(c.row(`${b}.hook_resid_pre`, p), g1, rmsEps), c.row(`${b}.ln1.hook_normalized`, p)));
+      normErr = Math.max(normErr, maxAbsDiff(ggmlRmsNorm(c.row(`${b}.hook_resid_mid`, p), g2, rmsEps), c.row(`${b}.ln2.hook_normalized`, p)));
+      const z = asDotInput(WO.type, c.row(`${b}.attn.hook_z`, p), { amx });
+      const out = c.row(`${b}.hook_attn_out`, p);
+      for (let o = 0; o < d; o++) {
+        let dot = 0;
+        for (let i = 0; i < dz; i++) dot += W[o * dz + i]! * z[i]!;
+        woErr = Math.max(woErr, Math.abs(dot - out[o]!));
+      }
+    }
+  }
+  const woType = typeName(f.weight('W_O', 0).type);
+  t.diagnostic(`W_O ${woType}: max |attn_out - W_O . hook_z| ${woErr.toExponential(2)}; ln1/ln2 vs RMSNorm ${normErr.toExponential(2)}`);
+  assert.ok(normErr <= 1e-6, `ln1 / ln2 are RMSNorm of resid_pre / resid_mid (max error ${normErr})`);
+  assert.ok(woErr <= 2e-6, `attn_out = W_O . hook_z within 2e-6 (max error ${woErr})`);
 }
 
 function checkEmbeddings(s: ModelSession, c: ActivationCache): void {
