@@ -206,6 +206,16 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_backend_free: f<(backend: Ptr) => void>('void ggml_backend_free(void *backend)'),
     ggml_backend_name: f<(backend: Ptr) => string>('const char *ggml_backend_name(void *backend)'),
     ggml_backend_buft_name: f<(buft: Ptr) => string>('const char *ggml_backend_buft_name(void *buft)'),
+    // for src/engine/compute (projections and weight statistics as ggml graphs)
+    ggml_set_input: f<(t: Ptr) => void>('void ggml_set_input(void *t)'),
+    ggml_reshape_2d: f<(ctx: Ptr, a: Ptr, ne0: number, ne1: number) => Ptr>('void *ggml_reshape_2d(void *ctx, void *a, int64_t ne0, int64_t ne1)'),
+    ggml_reshape_3d: f<(ctx: Ptr, a: Ptr, ne0: number, ne1: number, ne2: number) => Ptr>('void *ggml_reshape_3d(void *ctx, void *a, int64_t ne0, int64_t ne1, int64_t ne2)'),
+    ggml_mul: f<(ctx: Ptr, a: Ptr, b: Ptr) => Ptr>('void *ggml_mul(void *ctx, void *a, void *b)'),
+    ggml_sqr: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_sqr(void *ctx, void *a)'),
+    ggml_sum_rows: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_sum_rows(void *ctx, void *a)'),
+    ggml_out_prod: f<(ctx: Ptr, a: Ptr, b: Ptr) => Ptr>('void *ggml_out_prod(void *ctx, void *a, void *b)'),
+    ggml_soft_max: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_soft_max(void *ctx, void *a)'),
+    ggml_backend_alloc_ctx_tensors_from_buft: f<(ctx: Ptr, buft: Ptr) => Ptr>('void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)'),
   };
 }
 
@@ -393,6 +403,24 @@ export function cpuExtraBufferTypes(n: Native): string[] {
     names.push(n.base.ggml_backend_buft_name(buft));
   }
   return names;
+}
+
+/** The CPU backend's extra weight buffer types with their handles (see cpuExtraBufferTypes). */
+export function cpuExtraBufferTypeHandles(n: Native): Array<{ name: string; buft: Ptr }> {
+  const reg = n.ggml.ggml_backend_reg_by_name('CPU');
+  const dev = n.ggml.ggml_backend_dev_by_type(0); // GGML_BACKEND_DEVICE_TYPE_CPU
+  if (!reg || !dev) return [];
+  const fn = n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_dev_get_extra_bufts');
+  if (!fn) return [];
+  const list = koffi.call(fn, extraBuftsProto, dev) as Ptr;
+  const out: Array<{ name: string; buft: Ptr }> = [];
+  const step = koffi.sizeof('void *');
+  for (let i = 0; list; i++) {
+    const buft = koffi.decode(list, i * step, 'void *') as Ptr;
+    if (!buft) break;
+    out.push({ name: n.base.ggml_backend_buft_name(buft), buft });
+  }
+  return out;
 }
 
 export const ggmlTypes = T;

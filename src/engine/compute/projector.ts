@@ -1,0 +1,208 @@
+// A dictionary uploaded once to a ggml backend, then multiplied by batches of query vectors with
+// ggml_mul_mat and ranked with ggml_top_k on the device: only k rows and k values per query come
+// back. Quantized dictionaries need no dequantization for the product; on a CPU the default is to
+// requantize to Q8_0 once (its kernels, AMX or tinyBLAS, are the fastest ggml has there), which
+// moves scores by about 1e-3 of their size (see docs/analyses.md).
+import { InnerWorldError } from '../errors';
+import { GgmlType, bytesFor, typeName } from '../gguf/ggmlTypes';
+import { ggmlToFloat, type Ptr } from '../llama/native';
+import type { Dictionary } from '../analysis/dictionary';
+import { readTensor, type ComputeDevice } from './device';
+
+export type ComputeType = 'auto' | 'stored' | 'q8_0' | 'f16' | 'f32';
+
+export interface ProjectOptions {
+  k: number;
+  abs?: boolean;
+  rowNormalize?: boolean;
+  softmax?: boolean;
+}
+
+const UPLOAD_ROWS = 2048;
+/** scores kept on the device per graph: bounds the compute buffer to 256 MB */
+const MAX_SCORES = 1 << 26;
+
+export class Projector {
+  readonly nRows: number;
+  readonly dModel: number;
+  /** the ggml type the products are computed in */
+  readonly type: number;
+  readonly bufferName: string;
+  /** L2 norms of the dictionary's stored rows */
+  readonly rowNorms: Float32Array;
+  private readonly ctx: Ptr;
+  private readonly buffers: Ptr[] = [];
+  private readonly weight: Ptr; // [d_model, n_rows]
+  private readonly invNorm: Ptr; // [1, n_rows] ... broadcast over queries as [n_rows, 1]
+  private extraCtx: Ptr | undefined;
+  private outs: [Ptr, Ptr] = [null, null];
+  private disposed = false;
+
+  constructor(
+    private readonly device: ComputeDevice,
+    readonly dict: Dictionary,
+    computeType: ComputeType = 'auto',
+  ) {
+    const { native } = device;
+    const b = native.base;
+    this.nRows = dict.nRows;
+    this.dModel = dict.dModel;
+    const d = dict.dModel;
+    const stored = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
+    this.type = resolveType(computeType, stored, d, device.isGpu);
+    // read the rows once: their norms, and the bytes to upload in the compute type
+    const norms = new Float32Array(this.nRows);
+    const bytes = new Uint8Array(bytesFor(this.type, this.nRows * d));
+    const rowBytes = bytesFor(this.type, d);
+    for (let start = 0; start < this.nRows; start += UPLOAD_ROWS) {
+      const count = Math.min(UPLOAD_ROWS, this.nRows - start);
+      let raw: Uint8Array | undefined;
+      let floats: Float32Array;
+      if (dict.source.kind === 'tensor') {
+        raw = dict.source.file.file.readRowBytes(dict.source.tensor, start, count);
+        floats = stored === GgmlType.F32 ? new Float32Array(raw.slice().buffer) : ggmlToFloat(native, stored, raw, count * d);
+      } else {
+        floats = dict.source.data.subarray(start * d, (start + count) * d);
+      }
+      for (let r = 0; r < count; r++) {
+        let s = 0;
+        for (let i = r * d; i < (r + 1) * d; i++) s += floats[i]! * floats[i]!;
+        norms[start + r] = Math.sqrt(s);
+      }
+      const at = start * rowBytes;
+      if (this.type === stored && raw) bytes.set(raw, at);
+      else if (this.type === GgmlType.F32) bytes.set(new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength), at);
+      else {
+        const q = new Uint8Array(count * rowBytes);
+        const n = b.ggml_quantize_chunk(this.type, floats.slice(), q, 0, count, d, null);
+        if (n !== q.byteLength) throw new Error(`ggml_quantize_chunk wrote ${n} bytes, expected ${q.byteLength}`);
+        bytes.set(q, at);
+      }
+    }
+    this.rowNorms = norms;
+
+    this.ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
+    const weightCtx = this.ctx;
+    this.weight = b.ggml_new_tensor_2d(weightCtx, this.type, d, this.nRows);
+    b.ggml_set_name(this.weight, `dict_${dict.name}`);
+    const special = device.weightBufferType(this.type, d, this.nRows);
+    this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
+    if (special) {
+      // the weight alone in the special buffer; the norms in an ordinary one
+      this.buffers.push(device.allocate(weightCtx, special.buft));
+      const normCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 2, mem_buffer: null, no_alloc: true });
+      this.invNorm = b.ggml_new_tensor_2d(normCtx, GgmlType.F32, this.nRows, 1);
+      this.buffers.push(device.allocate(normCtx));
+      this.extraCtx = normCtx;
+    } else {
+      this.invNorm = b.ggml_new_tensor_2d(weightCtx, GgmlType.F32, this.nRows, 1);
+      this.buffers.push(device.allocate(weightCtx));
+    }
+    b.ggml_backend_tensor_set(this.weight, bytes, 0, bytes.byteLength); // whole: the AMX buffer repacks whole tensors only
+    const inv = Float32Array.from(norms, (x) => (x > 0 ? 1 / x : 0));
+    b.ggml_backend_tensor_set(this.invNorm, inv, 0, inv.byteLength);
+  }
+
+  get typeName(): string {
+    return typeName(this.type);
+  }
+
+  /** Top k rows per query (queries [n, d_model]), best first, values as ranked. */
+  topK(queries: Float32Array, opts: ProjectOptions): { k: number; rows: Int32Array; values: Float32Array } {
+    const nq = this.check(queries);
+    const k = Math.max(0, Math.min(opts.k, this.nRows));
+    const rows = new Int32Array(nq * k);
+    const values = new Float32Array(nq * k);
+    if (k === 0 || nq === 0) return { k, rows, values };
+    const chunk = Math.max(1, Math.floor(MAX_SCORES / this.nRows));
+    const b = this.device.native.base;
+    for (let q0 = 0; q0 < nq; q0 += chunk) {
+      const n = Math.min(chunk, nq - q0);
+      const idx = new Int32Array(k * n);
+      const val = new Float32Array(k * n);
+      this.device.run(
+        16,
+        (ctx) => {
+          const q = b.ggml_new_tensor_2d(ctx, GgmlType.F32, this.dModel, n);
+          b.ggml_set_input(q);
+          let s = b.ggml_mul_mat(ctx, this.weight, q); // [n_rows, n]
+          if (opts.rowNormalize) s = b.ggml_mul(ctx, s, this.invNorm);
+          if (opts.abs) s = b.ggml_abs(ctx, s);
+          if (opts.softmax) s = b.ggml_soft_max(ctx, s);
+          const top = b.ggml_top_k(ctx, s, k); // [k, n] I32, in no particular order
+          const picked = b.ggml_get_rows(ctx, b.ggml_reshape_3d(ctx, s, 1, this.nRows, n), top); // [1, k, n]
+          this.outs = [top, picked];
+          return { inputs: [[q, queries.subarray(q0 * this.dModel, (q0 + n) * this.dModel)]], outputs: [top, picked] };
+        },
+        () => {
+          readTensor(this.device.native, this.outs[0], idx);
+          readTensor(this.device.native, this.outs[1], val);
+        },
+      );
+      for (let j = 0; j < n; j++) {
+        const order = Array.from({ length: k }, (_, i) => i).sort((a, c) => val[j * k + c]! - val[j * k + a]! || idx[j * k + a]! - idx[j * k + c]!);
+        order.forEach((o, i) => {
+          rows[(q0 + j) * k + i] = idx[j * k + o]!;
+          values[(q0 + j) * k + i] = val[j * k + o]!;
+        });
+      }
+    }
+    return { k, rows, values };
+  }
+
+  /** Every score D q: [n, n_rows]. */
+  scores(queries: Float32Array): Float32Array {
+    const nq = this.check(queries);
+    const out = new Float32Array(nq * this.nRows);
+    const chunk = Math.max(1, Math.floor(MAX_SCORES / this.nRows));
+    const b = this.device.native.base;
+    for (let q0 = 0; q0 < nq; q0 += chunk) {
+      const n = Math.min(chunk, nq - q0);
+      this.device.run(
+        4,
+        (ctx) => {
+          const q = b.ggml_new_tensor_2d(ctx, GgmlType.F32, this.dModel, n);
+          b.ggml_set_input(q);
+          const s = b.ggml_mul_mat(ctx, this.weight, q);
+          this.outs = [s, s];
+          return { inputs: [[q, queries.subarray(q0 * this.dModel, (q0 + n) * this.dModel)]], outputs: [s] };
+        },
+        () => readTensor(this.device.native, this.outs[0], out.subarray(q0 * this.nRows, (q0 + n) * this.nRows)),
+      );
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const b = this.device.native.base;
+    for (const buf of this.buffers) b.ggml_backend_buffer_free(buf);
+    b.ggml_free(this.ctx);
+    if (this.extraCtx) b.ggml_free(this.extraCtx);
+  }
+
+  private check(queries: Float32Array): number {
+    if (this.disposed) throw new InnerWorldError('no-model', 'the dictionary was released from the compute device');
+    if (queries.length % this.dModel !== 0) throw new RangeError(`queries hold ${queries.length} values, not a multiple of d_model ${this.dModel}`);
+    return queries.length / this.dModel;
+  }
+}
+
+/** The type products are computed in. */
+export function resolveType(computeType: ComputeType, stored: number, rowLen: number, gpu: boolean): number {
+  switch (computeType) {
+    case 'stored':
+      return stored;
+    case 'f32':
+      return GgmlType.F32;
+    case 'f16':
+      return GgmlType.F16;
+    case 'q8_0':
+      if (rowLen % 32 !== 0) throw new InnerWorldError('bad-argument', `Q8_0 needs rows that are a multiple of 32 long, not ${rowLen}`);
+      return GgmlType.Q8_0;
+    case 'auto':
+      // the GPU multiplies the stored types fast; on a CPU Q8_0 has the fastest kernels
+      return gpu || rowLen % 32 !== 0 ? stored : GgmlType.Q8_0;
+  }
+}
