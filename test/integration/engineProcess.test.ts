@@ -91,4 +91,39 @@ describe('engine process', () => {
     assert.ok((await busy).tokens.length > 50);
     assert.equal((await client.call('inspect', { text: 'after cancel' })).tokens.length > 1, true);
   });
+
+  test('cancelling a request stuck in native code restarts the engine; the model comes back', async () => {
+    const pidBefore = client.pid;
+    const abort = new AbortController();
+    const stuck = client.call('hold', { ms: 60_000 }, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    await rejectsWith(stuck, 'cancelled');
+    const s = await client.call('inspect', { text: 'I like the red ball' });
+    assert.equal(s.tokens.length, 6);
+    assert.notEqual(client.pid, pidBefore);
+  });
+});
+
+describe('engine process with the built-in demo model', () => {
+  let client: EngineClient;
+  before(() => {
+    client = new EngineClient({ script, execArgv: ['--import', 'tsx'] });
+  });
+  after(() => client.dispose());
+
+  test('no model path opens the demo model, whose colour words read as objects at layer 0', async () => {
+    const info = await client.call('open', { modelPath: undefined, options: {}, cacheDir: path.join(__dirname, '../../.cache') });
+    assert.match(info.path, /inner-world-demo\.gguf$/);
+    assert.match(info.description ?? '', /grammar/i);
+    const s = await client.call('inspect', { text: 'I like the red ball' });
+    const red = s.tokens.findIndex((t) => t.text === '▁red');
+    assert.ok(red > 0);
+    const r = await client.call('lens', { inspectionId: s.id, pos: red, dictionary: 'output', topK: 5, layers: [0] });
+    const words = r.layers[0]!.words.map((w) => w.text.replace('▁', ''));
+    const { DEMO_CATEGORIES } = await import('../../src/engine/demo');
+    const objects = new Set<string>([...DEMO_CATEGORIES.objects, ...DEMO_CATEGORIES.foods]);
+    const firstPieces = new Set([...objects].map((w) => w)); // whole-word tokens of the grammar
+    assert.ok(words.filter((w) => firstPieces.has(w)).length >= 3, `layer-0 output words of "red": ${words.join(', ')}`);
+  });
 });

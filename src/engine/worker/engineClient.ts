@@ -25,6 +25,9 @@ export interface CallOptions {
 
 interface Pending {
   readonly method: EngineMethod;
+  /** the engine began working on it (a cancel then needs the grace timer) */
+  started: boolean;
+  cancelRequested: boolean;
   resolve(v: unknown): void;
   reject(e: Error): void;
   readonly onProgress?: CallOptions['onProgress'];
@@ -75,7 +78,7 @@ export class EngineClient {
     const child = this.ensureChild();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { method, resolve, reject, onProgress: options.onProgress });
+      this.pending.set(id, { method, resolve, reject, onProgress: options.onProgress, started: false, cancelRequested: false });
       const signal = options.signal;
       if (signal) {
         const onAbort = (): void => this.cancel(id);
@@ -88,9 +91,17 @@ export class EngineClient {
 
   private cancel(id: number): void {
     const p = this.pending.get(id);
-    if (!p || !this.child) return;
+    if (!p || !this.child || p.cancelRequested) return;
+    p.cancelRequested = true;
     this.child.send({ kind: 'cancel', id } satisfies ToEngine);
+    // a queued request is answered "cancelled" by the engine when its turn comes; only a running
+    // one may need the process stopped
+    if (p.started) this.armCancelTimer(id, p);
+  }
+
+  private armCancelTimer(id: number, p: Pending): void {
     const child = this.child;
+    if (!child) return;
     setTimeout(() => {
       if (!this.pending.has(id) || this.child !== child) return;
       // the request is busy inside llama.cpp: stop the process; the model reopens on the next call
@@ -142,6 +153,11 @@ export class EngineClient {
     if (m.kind === 'ready') return;
     const p = this.pending.get(m.id);
     if (!p) return;
+    if (m.kind === 'started') {
+      p.started = true;
+      if (p.cancelRequested) this.armCancelTimer(m.id, p);
+      return;
+    }
     if (m.kind === 'progress') return p.onProgress?.(m.message, m.fraction);
     this.pending.delete(m.id);
     if (m.error) {

@@ -27,6 +27,12 @@ async function dispatch(method: EngineMethod, params: never, id: number): Promis
       return service.forget((params as { inspectionId: number }).inspectionId);
     case 'crash':
       process.abort();
+    // falls through (abort does not return)
+    case 'hold': {
+      const until = Date.now() + (params as { ms: number }).ms;
+      while (Date.now() < until); // eslint-disable-line no-empty
+      return null;
+    }
   }
   throw new Error(`unknown engine method ${String(method)}`);
 }
@@ -42,11 +48,13 @@ process.on('message', (msg: ToEngine) => {
     cancelled.add(msg.id);
     return;
   }
-  queue = queue.then(async () => {
+  // start each request on a fresh macrotask, so cancels that arrived meanwhile are seen first
+  queue = queue.then(() => new Promise<void>((r) => setImmediate(r))).then(async () => {
     if (cancelled.delete(msg.id)) {
       send({ kind: 'response', id: msg.id, error: { code: 'cancelled', message: 'Cancelled.' } });
       return;
     }
+    send({ kind: 'started', id: msg.id });
     try {
       const result = await dispatch(msg.method, msg.params as never, msg.id);
       send({ kind: 'response', id: msg.id, result: result ?? null });

@@ -77,6 +77,8 @@ export interface EngineMethods {
   forget: { params: { inspectionId: number }; result: null };
   /** test hook: crash the process natively (abort), to check the host survives */
   crash: { params: Record<string, never>; result: null };
+  /** test hook: block the engine for `ms` as a long native call would (cancellation must still work) */
+  hold: { params: { ms: number }; result: null };
 }
 export type EngineMethod = keyof EngineMethods;
 
@@ -92,6 +94,7 @@ export type ToEngine =
 
 export type FromEngine =
   | { readonly kind: 'response'; readonly id: number; readonly result?: unknown; readonly error?: SerializedError }
+  | { readonly kind: 'started'; readonly id: number }
   | { readonly kind: 'progress'; readonly id: number; readonly message: string; readonly fraction?: number }
   | { readonly kind: 'log'; readonly line: string }
   | { readonly kind: 'ready' };
