@@ -30,7 +30,7 @@ async function dispatch(method: EngineMethod, params: never, id: number): Promis
     // falls through (abort does not return)
     case 'hold': {
       const until = Date.now() + (params as { ms: number }).ms;
-      while (Date.now() < until); // eslint-disable-line no-empty
+      while (Date.now() < until);
       return null;
     }
   }
