@@ -30,20 +30,24 @@ export class GgmlEngine implements ProjectionEngine {
     return `ggml (${this.device.label}, ${this.computeType})`;
   }
 
-  /** The dictionary's projector, uploading it on first use. */
-  projector(dict: Dictionary): Projector {
-    let p = this.projectors.get(dict.key);
+  /** The dictionary's projector in the engine's compute type (or another), uploading it on first use. */
+  projector(dict: Dictionary, computeType: ComputeType = this.computeType): Projector {
+    const key = `${dict.key}|${computeType}`;
+    let p = this.projectors.get(key);
     if (!p) {
-      p = new Projector(this.device, dict, this.computeType);
-      this.projectors.set(dict.key, p);
+      p = new Projector(this.device, dict, computeType);
+      this.projectors.set(key, p);
     }
     return p;
   }
 
   /** Free a dictionary's device copy (the middle dictionary grows; stale copies go). */
   release(dict: Dictionary): void {
-    this.projectors.get(dict.key)?.dispose();
-    this.projectors.delete(dict.key);
+    for (const [key, p] of this.projectors) {
+      if (!key.startsWith(`${dict.key}|`)) continue;
+      p.dispose();
+      this.projectors.delete(key);
+    }
   }
 
   topK(dict: Dictionary, queries: Float32Array, opts: TopKOptions): TopKResult {
@@ -59,7 +63,9 @@ export class GgmlEngine implements ProjectionEngine {
         sub.dispose();
       }
     }
-    const r = this.projector(dict).topK(queries, opts);
+    // Probabilities (the logit lens) are computed in the stored type, as llama.cpp computes its
+    // logits: a softmax turns the Q8_0 copy's small score errors into percent-size ones.
+    const r = this.projector(dict, opts.softmax ? 'stored' : this.computeType).topK(queries, opts);
     return { nQueries, ...r };
   }
 
