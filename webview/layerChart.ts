@@ -31,23 +31,36 @@ interface Point {
   word: string;
 }
 
-/** Writes each point's word next to it (canvas text: the word is drawn, never parsed). */
+/** Writes each point's word next to it (canvas text: the word is drawn, never parsed). Labels of
+ * one layer are pushed apart vertically so that close amplitudes stay readable. */
 const wordLabels: Plugin<'line'> = {
   id: 'wordLabels',
   afterDatasetsDraw(chart) {
     const ctx = chart.ctx;
+    const size = parseFloat(getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-size')) || 12;
     ctx.save();
-    ctx.font = `${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-size') || '12px'} ${getComputedStyle(document.body).fontFamily}`;
-    ctx.textBaseline = 'bottom';
+    ctx.font = `${size}px ${getComputedStyle(document.body).fontFamily}`;
+    ctx.textBaseline = 'middle';
+    const columns = new Map<number, Array<{ x: number; y: number; word: string; color: string }>>();
     chart.data.datasets.forEach((ds, i) => {
       const meta = chart.getDatasetMeta(i);
       if (meta.hidden) return;
-      ctx.fillStyle = String(ds.borderColor);
       meta.data.forEach((pt, j) => {
         const word = (ds.data[j] as unknown as Point).word;
-        ctx.fillText(word, pt.x + 3, pt.y - 2);
+        const key = Math.round(pt.x);
+        if (!columns.has(key)) columns.set(key, []);
+        columns.get(key)!.push({ x: pt.x + 4, y: pt.y, word, color: String(ds.borderColor) });
       });
     });
+    const gap = size + 2;
+    for (const labels of columns.values()) {
+      labels.sort((a, b) => a.y - b.y);
+      for (let k = 1; k < labels.length; k++) labels[k]!.y = Math.max(labels[k]!.y, labels[k - 1]!.y + gap);
+      for (const l of labels) {
+        ctx.fillStyle = l.color;
+        ctx.fillText(l.word, l.x, l.y);
+      }
+    }
     ctx.restore();
   },
 };
