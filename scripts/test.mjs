@@ -1,6 +1,6 @@
 // The one test runner for every suite: node's built-in runner, TypeScript through tsx.
 // Usage: node scripts/test.mjs [unit] [integration] [e2e]   (default: all, after typecheck, lint, build)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -39,5 +39,19 @@ if (testFiles.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Run the suites, echoing their output, and end with one plain line a CI log reader can trust:
+// "N passed, N failed" (a run that executed no test shows 0 passed).
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles], { stdio: ['inherit', 'pipe', 'inherit'] });
+let tail = '';
+child.stdout.on('data', (b) => {
+  process.stdout.write(b);
+  tail = (tail + b.toString()).slice(-4096);
+});
+child.on('close', (code, signal) => {
+  const count = (name) => Number(new RegExp(`[ℹ#] ${name} (\\d+)`).exec(tail)?.[1] ?? 0);
+  const passed = count('pass');
+  const failed = count('fail') + count('cancelled');
+  console.log(`\n${passed} passed, ${failed} failed`);
+  const status = code ?? (signal ? 1 : 0);
+  process.exit(status !== 0 ? status : passed === 0 ? 1 : 0);
+});
