@@ -11,12 +11,14 @@ interface HookDef {
   readonly hook: string;
   /** how the captured tensor is laid out, in hook terms */
   readonly layout: 'pos_by_dim' | 'pattern';
+  /** row width of a pos_by_dim hook: d_model, or the heads side by side (n_heads * d_head) */
+  readonly width?: 'd_model' | 'heads';
 }
 
 const PER_LAYER: readonly HookDef[] = [
   { node: 'attn_norm-{l}', hook: 'blocks.{l}.ln1.hook_normalized', layout: 'pos_by_dim' }, // [pos, d_model]
   { node: 'kq_soft_max-{l}', hook: 'blocks.{l}.attn.hook_pattern', layout: 'pattern' }, // [head, query_pos, key_pos]
-  { node: 'kqv_out-{l}', hook: 'blocks.{l}.attn.hook_z', layout: 'pos_by_dim' }, // [pos, n_heads * d_head] (heads merged, before W_O)
+  { node: 'kqv_out-{l}', hook: 'blocks.{l}.attn.hook_z', layout: 'pos_by_dim', width: 'heads' }, // [pos, n_heads * d_head] (heads merged, before W_O)
   { node: 'attn_out-{l}', hook: 'blocks.{l}.hook_attn_out', layout: 'pos_by_dim' }, // [pos, d_model]
   { node: 'ffn_inp-{l}', hook: 'blocks.{l}.hook_resid_mid', layout: 'pos_by_dim' }, // [pos, d_model]
   { node: 'ffn_norm-{l}', hook: 'blocks.{l}.ln2.hook_normalized', layout: 'pos_by_dim' }, // [pos, d_model]
@@ -34,16 +36,17 @@ export interface ResolvedHook {
   readonly node: string;
   readonly layer: number | undefined;
   readonly layout: HookDef['layout'];
+  readonly width: NonNullable<HookDef['width']>;
 }
 
 /** Every hook a model with `nLayers` blocks offers, keyed by llama.cpp node name. */
 export function hookTable(nLayers: number): Map<string, ResolvedHook> {
   const table = new Map<string, ResolvedHook>();
-  for (const d of GLOBAL) table.set(d.node, { hook: d.hook, node: d.node, layer: undefined, layout: d.layout });
+  for (const d of GLOBAL) table.set(d.node, { hook: d.hook, node: d.node, layer: undefined, layout: d.layout, width: d.width ?? 'd_model' });
   for (let l = 0; l < nLayers; l++) {
     for (const d of PER_LAYER) {
       const node = d.node.replace('{l}', String(l));
-      table.set(node, { hook: d.hook.replace('{l}', String(l)), node, layer: l, layout: d.layout });
+      table.set(node, { hook: d.hook.replace('{l}', String(l)), node, layer: l, layout: d.layout, width: d.width ?? 'd_model' });
     }
   }
   return table;

@@ -219,12 +219,13 @@ describe('Oracle 2: llama.cpp against the TypeScript reference forward pass (F32
     const hooks = allHookNames(s.info.nLayers);
     const got = s.run(tokens, { hooks });
     for (const name of hooks) assert.equal(got.get(name).shape[got.get(name).shape.length - 2], 700, `${name} holds all 700 positions`);
-    const want = referenceForward(s.file, tokens);
-    // 5e-6 rather than 2e-6: ggml computes RoPE angles as float32 products (theta *= theta_scale),
-    // whose rounding grows with the position (ulp(700) is 6e-5 rad); the reference uses the exact
-    // formula. With ggml's float32 angle recurrence the error stays at the short-prompt level.
-    const worst = compareAll(got, want, hooks, 5e-6);
-    t.diagnostic(`700 tokens: max |error| ${worst.err.toExponential(2)} (${worst.name}); relative ${worst.rel.toExponential(2)} (${worst.relName})`);
+    // ggml computes RoPE angles as float32 products (theta *= theta_scale), whose rounding grows
+    // with the position: against the exact angles the error grows to ~1e-5 by position 700; with
+    // the angles rounded as ggml rounds them it stays at the short-prompt level.
+    const asGgml = compareAll(got, referenceForward(s.file, tokens, { ropeAngles: 'ggml-f32' }), hooks, 2e-6);
+    const exact = compareAll(got, referenceForward(s.file, tokens), hooks, 2e-5);
+    t.diagnostic(`700 tokens, ggml's float32 RoPE angles: max |error| ${asGgml.err.toExponential(2)} (${asGgml.name}); relative ${asGgml.rel.toExponential(2)} (${asGgml.relName})`);
+    t.diagnostic(`700 tokens, exact RoPE angles: max |error| ${exact.err.toExponential(2)} (${exact.name}); relative ${exact.rel.toExponential(2)} (${exact.relName})`);
 
     // the first micro-batch is a decode of the first 512 tokens on their own
     const first = s.run(tokens.slice(0, 512), { hooks: ['blocks.3.hook_resid_post', 'blocks.3.attn.hook_pattern'] });

@@ -1,6 +1,10 @@
 // The eval callback: at the `ask` phase it says yes only to the graph nodes a request asked for
 // (as llama.cpp's imatrix does); at the data phase it copies them out of the compute buffer at
 // once, since the buffer is reused afterwards. Micro-batches are stitched into whole-prompt arrays.
+// The callback runs inside llama_decode, between graph pieces: every microsecond spent here is
+// added to the decode, so the arrays of one decode are carved from a single allocation planned
+// in `begin` (one allocation per hook cost ~100 us each, mostly V8 external-memory bookkeeping)
+// and F32 rows are read straight into their place.
 import { hookTable, matchesFilter, type HookFilter, type HookName, type ResolvedHook } from '../hookNames';
 import { GgmlType } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
@@ -15,10 +19,21 @@ export interface CaptureRequest {
   readonly stopAfter?: string;
 }
 
+export interface CaptureDims {
+  readonly nLayers: number;
+  readonly dModel: number;
+  readonly nHeads: number;
+  readonly dHead: number;
+}
+
+type Store = Map<HookName, { shape: number[]; data: Float32Array }>;
+
 export class Capture {
   private table: Map<string, ResolvedHook>;
   private wanted = new Map<string, ResolvedHook>();
-  private store = new Map<HookName, { shape: number[]; data: Float32Array }>();
+  private store: Store = new Map();
+  /** where each wanted hook's array lies in this decode's single allocation */
+  private planned = new Map<HookName, { shape: number[]; data: Float32Array }>();
   private nTokens = 0;
   private chunkStart = 0;
   private stopAfter: string | undefined;
@@ -30,9 +45,9 @@ export class Capture {
 
   constructor(
     private readonly native: Native,
-    nLayers: number,
+    private readonly dims: CaptureDims,
   ) {
-    this.table = hookTable(nLayers);
+    this.table = hookTable(dims.nLayers);
   }
 
   begin(req: CaptureRequest): void {
@@ -42,6 +57,7 @@ export class Capture {
     this.chunkStart = 0;
     this.stopAfter = req.stopAfter;
     this.seen.clear();
+    this.plan();
   }
 
   /** Called before each micro-batch: its first token's index in the prompt. */
@@ -49,10 +65,11 @@ export class Capture {
     this.chunkStart = start;
   }
 
-  finish(): Map<HookName, { shape: number[]; data: Float32Array }> {
+  finish(): Store {
     const out = this.store;
     this.wanted = new Map();
     this.store = new Map();
+    this.planned = new Map();
     return out;
   }
 
@@ -69,49 +86,80 @@ export class Capture {
     return name !== this.stopAfter;
   };
 
+  /** One zero-filled allocation for every hook the request wants, in hook shapes. */
+  private plan(): void {
+    const n = this.nTokens;
+    const { dModel, nHeads, dHead } = this.dims;
+    const shapes = [...this.wanted.values()].map((h): [HookName, number[]] => [
+      h.hook,
+      h.layout === 'pattern' ? [nHeads, n, n] : [n, h.width === 'heads' ? nHeads * dHead : dModel],
+    ]);
+    const arena = new Float32Array(shapes.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0));
+    this.planned = new Map();
+    let at = 0;
+    for (const [hook, shape] of shapes) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      this.planned.set(hook, { shape, data: arena.subarray(at, at + size) });
+      at += size;
+    }
+  }
+
   private copy(t: Ptr, hook: ResolvedHook): void {
     const ne = tensorNe(t);
-    const values = ne[0]! * ne[1]! * ne[2]! * ne[3]!;
-    const src = this.read(t, values);
+    const type = tensorType(t);
     if (hook.layout === 'pos_by_dim') {
       const [d, nUb] = [ne[0]!, ne[1]!];
       const dst = this.buffer(hook.hook, [this.nTokens, d]);
-      dst.set(src.subarray(0, d * nUb), this.chunkStart * d);
+      const rows = dst.subarray(this.chunkStart * d, (this.chunkStart + nUb) * d);
+      if (type === GgmlType.F32) this.native.base.ggml_backend_tensor_get(t, rows, 0, rows.byteLength);
+      else rows.set(this.read(t, type, d * nUb));
     } else {
-      // kq_soft_max: ne = [n_kv, n_ub, n_head]; hook layout [head, query_pos, key_pos]
+      // kq_soft_max: ne = [n_kv, n_ub, n_head]; hook layout [head, query_pos, key_pos]; keys past
+      // the prompt (n_kv is padded to 256 and more) are left behind
       const [nKv, nUb, nHead] = [ne[0]!, ne[1]!, ne[2]!];
       const n = this.nTokens;
       const dst = this.buffer(hook.hook, [nHead, n, n]);
       const cols = Math.min(nKv, n);
-      for (let h = 0; h < nHead; h++) {
-        for (let i = 0; i < nUb; i++) {
-          const from = (h * nUb + i) * nKv;
-          dst.set(src.subarray(from, from + cols), (h * n + this.chunkStart + i) * n);
+      if (type === GgmlType.F32) {
+        // per head, one strided read: nUb rows of `cols` floats, row stride n_kv there and n here
+        for (let h = 0; h < nHead; h++) {
+          const rows = dst.subarray((h * n + this.chunkStart) * n, (h * n + this.chunkStart + nUb - 1) * n + cols);
+          this.native.base.ggml_backend_tensor_get_2d(t, rows, h * nUb * nKv * 4, cols * 4, nUb, nKv * 4, n * 4);
+        }
+      } else {
+        const src = this.read(t, type, nKv * nUb * nHead);
+        for (let h = 0; h < nHead; h++) {
+          for (let i = 0; i < nUb; i++) {
+            const from = (h * nUb + i) * nKv;
+            dst.set(src.subarray(from, from + cols), (h * n + this.chunkStart + i) * n);
+          }
         }
       }
     }
   }
 
+  /** The hook's array: its planned place when the tensor has the planned shape, else its own. */
   private buffer(hook: HookName, shape: number[]): Float32Array {
     let entry = this.store.get(hook);
     if (!entry) {
-      entry = { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+      const planned = this.planned.get(hook);
+      const fits = planned !== undefined && planned.shape.length === shape.length && planned.shape.every((v, i) => v === shape[i]);
+      entry = fits ? planned : { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
       this.store.set(hook, entry);
     }
     return entry.data;
   }
 
-  private read(t: Ptr, values: number): Float32Array {
-    const type = tensorType(t);
+  /** The first `values` floats of a tensor, via a reused scratch array. */
+  private read(t: Ptr, type: number, values: number): Float32Array {
     const base = this.native.base;
+    if (this.scratch.length < values) this.scratch = new Float32Array(values);
     if (type === GgmlType.F32) {
-      if (this.scratch.length < values) this.scratch = new Float32Array(values);
       base.ggml_backend_tensor_get(t, this.scratch, 0, values * 4);
       return this.scratch;
     }
     if (type === GgmlType.F16) {
       if (this.scratchHalf.length < values) this.scratchHalf = new Uint16Array(values);
-      if (this.scratch.length < values) this.scratch = new Float32Array(values);
       base.ggml_backend_tensor_get(t, this.scratchHalf, 0, values * 2);
       const table = halfTableView();
       for (let i = 0; i < values; i++) this.scratch[i] = table[this.scratchHalf[i]!]!;

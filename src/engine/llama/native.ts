@@ -104,6 +104,10 @@ export const abortCallbackProto = koffi.proto('bool ggml_abort_callback(void *da
 const toFloatProto = koffi.proto('void ggml_to_float_t(const void *x, _Out_ float *y, int64_t k)');
 const setThreadsProto = koffi.proto('void ggml_backend_set_n_threads_t(void *backend, int n_threads)');
 const extraBuftsProto = koffi.proto('void *ggml_backend_dev_get_extra_bufts_t(void *device)');
+const threadpoolNewProto = koffi.proto('void *ggml_threadpool_new_t(void *params)');
+const threadpoolFreeProto = koffi.proto('void ggml_threadpool_free_t(void *threadpool)');
+/** sizeof(struct ggml_threadpool_params): bool cpumask[GGML_MAX_N_THREADS = 512], int n_threads, int prio, uint32 poll, bool strict_cpu, bool paused */
+const THREADPOOL_PARAMS_SIZE = 528;
 
 export interface LlamaModelParams {
   n_gpu_layers: number;
@@ -195,6 +199,9 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_graph_overhead_custom: f<(size: number, grads: boolean) => number>('size_t ggml_graph_overhead_custom(size_t size, bool grads)'),
     ggml_build_forward_expand: f<(g: Ptr, t: Ptr) => void>('void ggml_build_forward_expand(void *g, void *t)'),
     ggml_backend_tensor_get: f<(t: Ptr, data: ArrayBufferView, offset: number, size: number) => void>('void ggml_backend_tensor_get(void *t, _Out_ void *data, size_t offset, size_t size)'),
+    ggml_backend_tensor_get_2d: f<(t: Ptr, data: ArrayBufferView, offset: number, size: number, nCopies: number, strideTensor: number, strideData: number) => void>(
+      'void ggml_backend_tensor_get_2d(void *t, _Out_ void *data, size_t offset, size_t size, size_t n_copies, size_t stride_tensor, size_t stride_data)',
+    ),
     ggml_backend_tensor_set: f<(t: Ptr, data: ArrayBufferView, offset: number, size: number) => void>('void ggml_backend_tensor_set(void *t, const void *data, size_t offset, size_t size)'),
     ggml_backend_alloc_ctx_tensors: f<(ctx: Ptr, backend: Ptr) => Ptr>('void *ggml_backend_alloc_ctx_tensors(void *ctx, void *backend)'),
     ggml_backend_buffer_free: f<(buf: Ptr) => void>('void ggml_backend_buffer_free(void *buf)'),
@@ -206,6 +213,7 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_backend_free: f<(backend: Ptr) => void>('void ggml_backend_free(void *backend)'),
     ggml_backend_name: f<(backend: Ptr) => string>('const char *ggml_backend_name(void *backend)'),
     ggml_backend_buft_name: f<(buft: Ptr) => string>('const char *ggml_backend_buft_name(void *buft)'),
+    ggml_threadpool_params_init: f<(params: Uint8Array, nThreads: number) => void>('void ggml_threadpool_params_init(_Inout_ uint8_t *params, int n_threads)'),
     // for src/engine/compute (projections and weight statistics as ggml graphs)
     ggml_set_input: f<(t: Ptr) => void>('void ggml_set_input(void *t)'),
     ggml_reshape_2d: f<(ctx: Ptr, a: Ptr, ne0: number, ne1: number) => Ptr>('void *ggml_reshape_2d(void *ctx, void *a, int64_t ne0, int64_t ne1)'),
@@ -272,6 +280,7 @@ function bindLlama(lib: LibraryHandle) {
     llama_get_logits_ith: f<(ctx: Ptr, i: number) => Ptr>('void *llama_get_logits_ith(void *ctx, int32_t i)'),
     llama_get_memory: f<(ctx: Ptr) => Ptr>('void *llama_get_memory(void *ctx)'),
     llama_memory_clear: f<(mem: Ptr, data: boolean) => void>('void llama_memory_clear(void *mem, bool data)'),
+    llama_attach_threadpool: f<(ctx: Ptr, threadpool: Ptr, threadpoolBatch: Ptr) => void>('void llama_attach_threadpool(void *ctx, void *threadpool, void *threadpool_batch)'),
     llama_set_n_threads: f<(ctx: Ptr, n: number, nBatch: number) => void>('void llama_set_n_threads(void *ctx, int32_t n_threads, int32_t n_threads_batch)'),
     llama_log_set: f<(cb: unknown, ud: Ptr) => void>('void llama_log_set(void *cb, void *user_data)'),
     llama_supports_gpu_offload: f<() => boolean>('bool llama_supports_gpu_offload()'),
@@ -340,12 +349,16 @@ export function tensorName(t: Ptr): string {
 export function tensorType(t: Ptr): number {
   return koffi.decode(t, TENSOR_OFFSETS.type, 'int32_t') as number;
 }
+// made once: building a koffi type costs more than the decode itself (the eval callback reads these per capture)
+const INT64_X4 = koffi.array('int64_t', 4, 'Typed');
+const UINT64_X4 = koffi.array('uint64_t', 4, 'Typed');
+
 /** ne[0..3] of a ggml tensor (ne[0] is the contiguous dimension). */
 export function tensorNe(t: Ptr): number[] {
-  return Array.from(koffi.decode(t, TENSOR_OFFSETS.ne, koffi.array('int64_t', 4, 'Array')) as Array<number | bigint>, Number);
+  return Array.from(koffi.decode(t, TENSOR_OFFSETS.ne, INT64_X4) as BigInt64Array, Number);
 }
 export function tensorNb(t: Ptr): number[] {
-  return Array.from(koffi.decode(t, TENSOR_OFFSETS.nb, koffi.array('uint64_t', 4, 'Array')) as Array<number | bigint>, Number);
+  return Array.from(koffi.decode(t, TENSOR_OFFSETS.nb, UINT64_X4) as BigUint64Array, Number);
 }
 
 /** Copy `n` floats from native memory (logits) into a JS-owned array (no external buffers: Electron forbids them). */
@@ -421,6 +434,27 @@ export function cpuExtraBufferTypeHandles(n: Native): Array<{ name: string; buft
     out.push({ name: n.base.ggml_backend_buft_name(buft), buft });
   }
   return out;
+}
+
+/**
+ * A persistent CPU threadpool (ggml_threadpool_new, reached through the CPU backend's registry as
+ * the backend is a separately loaded library). Without one attached, ggml-cpu creates and joins
+ * its worker threads on EVERY graph compute; an eval callback splits a decode into one compute per
+ * captured tensor, so that cost is paid per capture. Undefined when the CPU backend lacks it.
+ */
+export function createCpuThreadpool(n: Native, threads: number): Ptr | undefined {
+  const reg = n.ggml.ggml_backend_reg_by_name('CPU');
+  const create = reg ? n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_threadpool_new') : null;
+  if (!create) return undefined;
+  const params = new Uint8Array(THREADPOOL_PARAMS_SIZE);
+  n.base.ggml_threadpool_params_init(params, threads); // default priority, hybrid polling, no pinning
+  return (koffi.call(create, threadpoolNewProto, params) as Ptr) ?? undefined;
+}
+
+export function freeCpuThreadpool(n: Native, threadpool: Ptr): void {
+  const reg = n.ggml.ggml_backend_reg_by_name('CPU');
+  const free = reg ? n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_threadpool_free') : null;
+  if (free) koffi.call(free, threadpoolFreeProto, threadpool);
 }
 
 export const ggmlTypes = T;

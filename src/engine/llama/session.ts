@@ -10,7 +10,7 @@ import { GgmlType, typeName } from '../gguf/ggmlTypes';
 import { expandFilter, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
-import { evalCallbackProto, fillBatch, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
+import { createCpuThreadpool, evalCallbackProto, fillBatch, freeCpuThreadpool, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
 import { Tokenizer } from './tokens';
 
 export interface SessionOptions {
@@ -79,6 +79,8 @@ export class ModelSession {
   readonly tokenizer: Tokenizer;
   private readonly capture: Capture;
   private readonly cbHandle: unknown;
+  /** shared by this session's contexts: worker threads live across graph computes (see native.ts) */
+  private readonly threadpool: Ptr | undefined;
   private promptCtx: Ctx | undefined;
   private batchCtx: Ctx | undefined;
   private plainCtx: Ctx | undefined;
@@ -93,8 +95,9 @@ export class ModelSession {
   ) {
     const api = backend.native.llama;
     this.tokenizer = new Tokenizer(api, api.llama_model_get_vocab(model), file.tokens);
-    this.capture = new Capture(backend.native, info.nLayers);
+    this.capture = new Capture(backend.native, info);
     this.cbHandle = registerCallback(this.capture.callback as never, evalCallbackProto);
+    this.threadpool = createCpuThreadpool(backend.native, opts.threads);
   }
 
   static async open(path: string, opts: SessionOptions = {}): Promise<ModelSession> {
@@ -271,6 +274,7 @@ export class ModelSession {
       api.llama_free(c.ptr);
     }
     api.llama_model_free(this.model);
+    if (this.threadpool) freeCpuThreadpool(this.backend.native, this.threadpool);
     unregisterCallback(this.cbHandle);
     this.file.close();
   }
@@ -354,6 +358,7 @@ export class ModelSession {
     if (!ptr) {
       throw new InnerWorldError('out-of-memory', `Not enough memory for a ${nCtx}-token context of ${this.info.name}. Select less text or use kvType f16.`, this.backend.log.slice(-5).join('\n'));
     }
+    if (this.threadpool) api.llama_attach_threadpool(ptr, this.threadpool, this.threadpool);
     const batchCap = Math.min(nCtx, UBATCH);
     return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap, instrumented };
   }

@@ -5,11 +5,13 @@
 import { ActivationCache, type Tensor } from '../activations';
 import type { HookName } from '../hookNames';
 import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
-import { add, linear, mat, rmsNorm, rope, silu, softmaxPrefix, toFloat32, type Mat } from './ops';
+import { add, linear, mat, rmsNorm, rope, silu, softmaxPrefix, toFloat32, type Mat, type RopeAngles } from './ops';
 
 export interface ReferenceOptions {
   /** also compute logits for every position ([pos, d_vocab]); the costliest step */
   logits?: boolean;
+  /** RoPE angles: exact (default) or rounded as ggml's float32 recurrence rounds them */
+  ropeAngles?: RopeAngles;
 }
 
 export function referenceForward(model: LlamaModelFile, tokens: readonly number[], opts: ReferenceOptions = {}): ActivationCache {
@@ -33,8 +35,9 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
     const ln1 = rmsNorm(x, w('ln1', l), eps); // [pos, d_model]
     keep(`${b}.ln1.hook_normalized`, ln1);
 
-    const q = rope(linear(ln1, w('W_Q', l), nHeads * dHead), nHeads, dHead, hp.ropeDim, positions, hp.ropeFreqBase); // [pos, n_heads * d_head]
-    const k = rope(linear(ln1, w('W_K', l), nKvHeads * dHead), nKvHeads, dHead, hp.ropeDim, positions, hp.ropeFreqBase); // [pos, n_kv_heads * d_head]
+    const angles = opts.ropeAngles ?? 'exact';
+    const q = rope(linear(ln1, w('W_Q', l), nHeads * dHead), nHeads, dHead, hp.ropeDim, positions, hp.ropeFreqBase, angles); // [pos, n_heads * d_head]
+    const k = rope(linear(ln1, w('W_K', l), nKvHeads * dHead), nKvHeads, dHead, hp.ropeDim, positions, hp.ropeFreqBase, angles); // [pos, n_kv_heads * d_head]
     const v = linear(ln1, w('W_V', l), nKvHeads * dHead); // [pos, n_kv_heads * d_head]
     const { pattern, z } = attention(q, k, v, nHeads, nKvHeads, dHead);
     store.set(`${b}.attn.hook_pattern`, { shape: [nHeads, n, n], data: Float32Array.from(pattern) });

@@ -47,20 +47,40 @@ export function rmsNorm(x: Mat, gain: Float32Array, eps: number): Mat {
 }
 
 /**
+ * How RoPE angles are computed. 'exact': theta_i = pos * base^(-2i/n_rot) in float64.
+ * 'ggml-f32': as ggml's CPU rope cache does, theta_0 = pos and theta_{i+1} = theta_i * theta_scale
+ * with every product rounded to float32; its error grows with the position (ulp(700) = 6e-5 rad),
+ * which is what separates llama.cpp from the exact angles on long prompts.
+ */
+export type RopeAngles = 'exact' | 'ggml-f32';
+
+export function ropeAngles(pos: number, nRot: number, base: number, mode: RopeAngles): Float64Array {
+  const theta = new Float64Array(nRot / 2);
+  if (mode === 'exact') {
+    for (let i = 0; i < nRot / 2; i++) theta[i] = pos * Math.pow(base, (-2 * i) / nRot);
+  } else {
+    const scale = Math.fround(Math.pow(base, -2 / nRot));
+    let t = Math.fround(pos);
+    for (let i = 0; i < nRot / 2; i++, t = Math.fround(t * scale)) theta[i] = t;
+  }
+  return theta;
+}
+
+/**
  * Rotary position embedding as llama.cpp applies it to the llama architecture (rope type NORM):
  * within each head, the ADJACENT pair (2i, 2i+1) for i < n_rot/2 is rotated by
  * theta = pos * base^(-2i / n_rot); dimensions at or past n_rot are left as they are.
  * `x` is [pos, n_heads * d_head].
  */
-export function rope(x: Mat, nHeads: number, dHead: number, nRot: number, positions: readonly number[], base: number): Mat {
+export function rope(x: Mat, nHeads: number, dHead: number, nRot: number, positions: readonly number[], base: number, angles: RopeAngles = 'exact'): Mat {
   if (x.cols !== nHeads * dHead) throw new RangeError(`rope input rows are ${x.cols}, expected ${nHeads} x ${dHead}`);
   const y = mat(x.rows, x.cols, x.data.slice());
   for (let r = 0; r < x.rows; r++) {
-    const pos = positions[r]!;
+    const thetas = ropeAngles(positions[r]!, nRot, base, angles);
     for (let h = 0; h < nHeads; h++) {
       const at = r * x.cols + h * dHead;
       for (let i = 0; i < nRot / 2; i++) {
-        const theta = pos * Math.pow(base, (-2 * i) / nRot);
+        const theta = thetas[i]!;
         const c = Math.cos(theta);
         const s = Math.sin(theta);
         const x0 = x.data[at + 2 * i]!;
