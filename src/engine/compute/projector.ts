@@ -5,8 +5,9 @@
 // moves scores by about 1e-3 of their size (see docs/analyses.md).
 import { InnerWorldError } from '../errors';
 import { GgmlType, bytesFor, typeName } from '../gguf/ggmlTypes';
-import { ggmlToFloat, type Ptr } from '../llama/native';
+import type { Ptr } from '../llama/native';
 import type { Dictionary } from '../analysis/dictionary';
+import { RowConverter } from './convert';
 import { readTensor, type ComputeDevice } from './device';
 
 export type ComputeType = 'auto' | 'stored' | 'q8_0' | 'f16' | 'f32';
@@ -54,30 +55,18 @@ export class Projector {
     const norms = new Float32Array(this.nRows);
     const bytes = new Uint8Array(bytesFor(this.type, this.nRows * d));
     const rowBytes = bytesFor(this.type, d);
-    for (let start = 0; start < this.nRows; start += UPLOAD_ROWS) {
-      const count = Math.min(UPLOAD_ROWS, this.nRows - start);
-      let raw: Uint8Array | undefined;
-      let floats: Float32Array;
-      if (dict.source.kind === 'tensor') {
-        raw = dict.source.file.file.readRowBytes(dict.source.tensor, start, count);
-        floats = stored === GgmlType.F32 ? new Float32Array(raw.slice().buffer) : ggmlToFloat(native, stored, raw, count * d);
-      } else {
-        floats = dict.source.data.subarray(start * d, (start + count) * d);
+    const converter = new RowConverter(device, stored, this.type, d, Math.min(UPLOAD_ROWS, this.nRows));
+    try {
+      for (let start = 0; start < this.nRows; start += UPLOAD_ROWS) {
+        const count = Math.min(UPLOAD_ROWS, this.nRows - start);
+        const raw =
+          dict.source.kind === 'tensor'
+            ? dict.source.file.file.readRowBytes(dict.source.tensor, start, count)
+            : new Uint8Array(dict.source.data.buffer, dict.source.data.byteOffset + start * d * 4, count * d * 4);
+        converter.convert(raw, count, norms.subarray(start, start + count), bytes.subarray(start * rowBytes, (start + count) * rowBytes));
       }
-      for (let r = 0; r < count; r++) {
-        let s = 0;
-        for (let i = r * d; i < (r + 1) * d; i++) s += floats[i]! * floats[i]!;
-        norms[start + r] = Math.sqrt(s);
-      }
-      const at = start * rowBytes;
-      if (this.type === stored && raw) bytes.set(raw, at);
-      else if (this.type === GgmlType.F32) bytes.set(new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength), at);
-      else {
-        const q = new Uint8Array(count * rowBytes);
-        const n = b.ggml_quantize_chunk(this.type, floats.slice(), q, 0, count, d, null);
-        if (n !== q.byteLength) throw new Error(`ggml_quantize_chunk wrote ${n} bytes, expected ${q.byteLength}`);
-        bytes.set(q, at);
-      }
+    } finally {
+      converter.dispose();
     }
     this.rowNorms = norms;
 

@@ -9,8 +9,10 @@ import type { Ptr } from '../llama/native';
 import type { AxisSums, TensorReducer, TensorSums } from '../analysis/weightStats';
 import type { ComputeDevice } from './device';
 
-/** elements per block: 4 MB of float32, which stays in cache between the graph's passes */
-const BLOCK_ELEMENTS = 1 << 20;
+/** elements per block: 16 MB of float32. Fewer, bigger graph runs: each op ends in a thread
+ * barrier, which costs a scheduler slice when another process holds a core */
+const BLOCK_ELEMENTS = 1 << 22;
+const MAX_PART = 2048;
 
 interface Prepared {
   key: string;
@@ -21,7 +23,7 @@ interface Prepared {
   graph: Ptr;
   rows: number;
   xq: Ptr; // [n0, rows] stored type
-  rowOut: Ptr[]; // 3 x [1, rows]: Σx, Σx², Σ|x|
+  rowOut: Ptr[]; // 3 x [rows, 1]: Σx, Σx², Σ|x|
   colOut: Ptr[]; // 3 x [n0, 1, split]: partial column sums
   split: number;
 }
@@ -41,7 +43,8 @@ export class GgmlReducer implements TensorReducer {
     const rows: AxisSums = { length: n0, sum: new Float64Array(n1), sumSq: new Float64Array(n1), sumAbs: new Float64Array(n1) };
     const cols: AxisSums = { length: n1, sum: new Float64Array(n0), sumSq: new Float64Array(n0), sumAbs: new Float64Array(n0) };
     const split = Math.max(1, this.device.isGpu ? 1 : this.device.threads);
-    const per = Math.max(split, Math.floor(BLOCK_ELEMENTS / n0 / split) * split);
+    // at most MAX_PART rows per out_prod part: its float32 column sums stay exact to ~1e-6
+    const per = Math.max(split, Math.min(Math.floor(BLOCK_ELEMENTS / n0 / split), MAX_PART) * split);
     const b = this.device.native.base;
     const rowBuf = new Float32Array(per);
     const colBuf = new Float32Array(n0 * split);
@@ -73,17 +76,20 @@ export class GgmlReducer implements TensorReducer {
     const ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 48 + b.ggml_graph_overhead_custom(64, false), mem_buffer: null, no_alloc: true });
     // constants live in their own buffer: the graph allocator may reuse an input's memory once
     // its last reader has run, which would corrupt them for the next block
-    const constCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
+    const constCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 6, mem_buffer: null, no_alloc: true });
     const idx = b.ggml_new_tensor_1d(constCtx, GgmlType.I32, rows);
     const ones = b.ggml_new_tensor_2d(constCtx, GgmlType.F32, 1, rows);
+    const onesRow = b.ggml_new_tensor_2d(constCtx, GgmlType.F32, n0, 1);
     const constBuf = this.device.allocate(constCtx);
     b.ggml_backend_tensor_set(idx, Int32Array.from({ length: rows }, (_, i) => i), 0, rows * 4);
     b.ggml_backend_tensor_set(ones, new Float32Array(rows).fill(1), 0, rows * 4);
+    b.ggml_backend_tensor_set(onesRow, new Float32Array(n0).fill(1), 0, n0 * 4);
     const xq = b.ggml_new_tensor_2d(ctx, type, n0, rows);
     b.ggml_set_input(xq);
     const x = type === GgmlType.F32 ? xq : b.ggml_get_rows(ctx, xq, idx); // [n0, rows] float32
     const parts = [x, b.ggml_sqr(ctx, x), b.ggml_abs(ctx, x)];
-    const rowOut = parts.map((p) => b.ggml_sum_rows(ctx, p));
+    // row sums as a product with a ones vector: SIMD, where sum_rows adds one double at a time
+    const rowOut = parts.map((p) => b.ggml_mul_mat(ctx, p, onesRow));
     // out_prod parallelizes over its output rows: split the block so each thread sums a part
     const ones3 = b.ggml_reshape_3d(ctx, ones, 1, rows / split, split);
     const colOut = parts.map((p) => b.ggml_out_prod(ctx, b.ggml_reshape_3d(ctx, p, n0, rows / split, split), ones3));
