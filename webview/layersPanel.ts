@@ -64,6 +64,7 @@ function buildControls(): void {
   for (const [value, label] of [
     ['input', 'Input dictionary'],
     ['output', 'Output dictionary'],
+    ['middle', 'Middle dictionary'],
   ] as const) {
     const r = document.createElement('vscode-radio');
     r.setAttribute('name', 'dictionary');
@@ -150,7 +151,8 @@ async function loadLens(i: PanelInspection, v: LayersViewState): Promise<void> {
     chart.show(result);
     renderTable(result);
     const tok = displayToken(i.tokens[v.pos]!.text);
-    setStatus(`“${tok}” (position ${v.pos}) through the ${v.dictionary} dictionary, ${result.valueLabel}${result.noiseFloor ? `; noise floor ${result.noiseFloor.toFixed(3)}` : ''}`, 'ok');
+    const how = result.normalization === 'logit-lens' ? 'the logit lens (final norm, output dictionary, softmax)' : `the ${result.dictionary} dictionary`;
+    setStatus(`“${tok}” (position ${v.pos}) through ${how}, ${result.valueLabel}${result.noiseFloor ? `; noise floor ${result.noiseFloor.toFixed(3)}` : ''}`, 'ok');
   } catch (e) {
     if (seq === requestSeq) setStatus((e as Error).message, 'error');
   }

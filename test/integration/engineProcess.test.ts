@@ -126,4 +126,29 @@ describe('engine process with the built-in demo model', () => {
     const firstPieces = new Set([...objects].map((w) => w)); // whole-word tokens of the grammar
     assert.ok(words.filter((w) => firstPieces.has(w)).length >= 3, `layer-0 output words of "red": ${words.join(', ')}`);
   });
+
+  test('the logit lens at the last layer agrees with the model\'s own next-token guess', async () => {
+    const s = await client.call('inspect', { text: 'I like the red' });
+    const last = s.tokens.length - 1;
+    const r = await client.call('lens', { inspectionId: s.id, pos: last, dictionary: 'input', normalization: 'logit-lens', topK: 3, layers: [s.nLayers] });
+    assert.equal(r.dictionary, 'output');
+    assert.equal(r.valueLabel, 'probability');
+    const top = r.layers[0]!.words[0]!;
+    assert.equal(top.id, s.nextToken!.id);
+    assert.ok(Math.abs(top.value - s.nextToken!.probability) < 1e-3, `${top.value} vs ${s.nextToken!.probability}`);
+  });
+
+  test('the middle dictionary is built on first use, with progress, and reads the prompt', async () => {
+    const s = await client.call('inspect', { text: 'I like the red ball' });
+    const progress: string[] = [];
+    const r = await client.call('lens', { inspectionId: s.id, pos: 2, dictionary: 'middle', topK: 5 }, { onProgress: (m) => progress.push(m) });
+    assert.equal(r.dictionary, 'middle');
+    assert.equal(r.layers.length, s.nLayers + 1);
+    for (const l of r.layers) assert.equal(l.words.length, 5);
+    // the second time it comes from memory (and the disk cache), without building
+    const again: string[] = [];
+    await client.call('lens', { inspectionId: s.id, pos: 3, dictionary: 'middle' }, { onProgress: (m) => again.push(m) });
+    assert.equal(again.length, 0);
+    assert.ok(progress.length === 0 || progress.some((m) => /middle dictionary/.test(m)), progress.join(' | '));
+  });
 });

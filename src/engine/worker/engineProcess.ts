@@ -22,7 +22,7 @@ async function dispatch(method: EngineMethod, params: never, id: number): Promis
     case 'inspect':
       return service.inspect(params);
     case 'lens':
-      return service.lens(params);
+      return service.lens(params, progress);
     case 'forget':
       return service.forget((params as { inspectionId: number }).inspectionId);
     case 'crash':

@@ -1,11 +1,17 @@
 // What the engine process does, as a plain class: usable in-process by tests and the CLI, and
 // behind the process boundary by the extension (engineProcess.ts).
+import * as path from 'node:path';
 import type { ActivationCache } from '../activations';
+import { dictionaryByName, type Dictionary } from '../analysis/dictionary';
+import { lens } from '../analysis/lens';
+import { MiddleDictionary } from '../analysis/middle';
+import { ComputeDevice } from '../compute/device';
+import { GgmlEngine } from '../compute/engine';
 import { InnerWorldError } from '../errors';
 import { stateHook } from '../hookNames';
+import { getBackend } from '../llama/backend';
 import { ModelSession, type ModelInfo } from '../llama/session';
-import { projectLens } from './lensService';
-import type { InspectionSummary, InspectParams, LensParams, LensResult, OpenParams } from './protocol';
+import type { DictionaryKind, InspectionSummary, InspectParams, LensParams, LensResult, OpenParams } from './protocol';
 
 export interface Progress {
   (message: string, fraction?: number): void;
@@ -21,6 +27,10 @@ const KEEP_INSPECTIONS = 8;
 export class EngineService {
   private session: ModelSession | undefined;
   private opening: Promise<ModelInfo> | undefined;
+  /** ggml next to the model: dictionaries uploaded once, projections and top-k there */
+  private compute: { device: ComputeDevice; engine: GgmlEngine } | undefined;
+  private middle: MiddleDictionary | undefined;
+  private cacheDir = '';
   private readonly inspections = new Map<number, Inspection>();
   private nextId = 1;
 
@@ -34,6 +44,7 @@ export class EngineService {
       const path = p.modelPath || (await this.demoModel(p.cacheDir, progress));
       progress(`Loading ${path.split(/[\\/]/).pop()}`);
       this.session = await ModelSession.open(path, p.options);
+      this.cacheDir = p.cacheDir;
       return this.session.info;
     };
     this.opening = run();
@@ -46,6 +57,10 @@ export class EngineService {
 
   release(): null {
     this.inspections.clear();
+    this.middle = undefined;
+    this.compute?.engine.dispose();
+    this.compute?.device.dispose();
+    this.compute = undefined;
     this.session?.dispose();
     this.session = undefined;
     return null;
@@ -76,12 +91,55 @@ export class EngineService {
     return summary;
   }
 
-  lens(p: LensParams): LensResult {
+  async lens(p: LensParams, progress: Progress = () => {}): Promise<LensResult> {
     const s = this.requireSession();
     const insp = this.inspections.get(p.inspectionId);
     if (!insp) throw new InnerWorldError('bad-argument', 'That inspection is no longer held by the engine; inspect the selection again.');
     if (p.pos < 0 || p.pos >= insp.summary.tokens.length) throw new InnerWorldError('bad-argument', `position ${p.pos} is outside the inspected tokens`);
-    return projectLens(s, insp.cache, insp.summary.id, p);
+    const normalization = p.normalization ?? 'article';
+    // the logit lens reads through the output dictionary by definition
+    const dictionary: DictionaryKind = normalization === 'logit-lens' ? 'output' : p.dictionary;
+    const dict = this.dictionary(s, dictionary, insp.cache.tokens, progress);
+    const r = lens((await this.computeEngine()).engine, dict, insp.cache, {
+      positions: [p.pos],
+      nLayers: s.info.nLayers,
+      layers: p.layers,
+      k: p.topK ?? 5,
+      normalization,
+      lnFinal: normalization === 'logit-lens' ? s.file.full(s.file.lnFinal) : undefined,
+      rmsEps: s.file.hparams.rmsEps,
+      tokenText: (id) => s.tokenizer.tokenText(id),
+    });
+    return {
+      inspectionId: insp.summary.id,
+      pos: p.pos,
+      dictionary,
+      normalization,
+      layers: r.positions[0]!.layers.map((l) => ({ layer: l.layer, words: l.words.map((w) => ({ id: w.token, text: w.text, value: w.value })) })),
+      noiseFloor: normalization === 'logit-lens' ? undefined : r.noiseFloor,
+      valueLabel: r.valueLabel,
+    };
+  }
+
+  private dictionary(s: ModelSession, name: DictionaryKind, promptTokens: readonly number[], progress: Progress): Dictionary {
+    if (name !== 'middle') return dictionaryByName(s.file, name);
+    const onProgress = (done: number, total: number): void => progress(`Building the middle dictionary: ${done} of ${total} words`, done / total);
+    if (!this.middle) {
+      progress('Building the middle dictionary (first use for this model; cached afterwards)');
+      this.middle = MiddleDictionary.open(s, { cacheDir: path.join(this.cacheDir, 'middle'), extraTokens: promptTokens, onProgress });
+    } else {
+      this.middle.ensureTokens(promptTokens, { onProgress });
+    }
+    return this.middle.dictionary();
+  }
+
+  private async computeEngine(): Promise<{ device: ComputeDevice; engine: GgmlEngine }> {
+    if (!this.compute) {
+      const s = this.requireSession();
+      const device = ComputeDevice.open((await getBackend()).native, { gpu: s.info.gpuLayers > 0 });
+      this.compute = { device, engine: new GgmlEngine(device) };
+    }
+    return this.compute;
   }
 
   forget(id: number): null {
