@@ -5,8 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GgmlType, bytesFor, typeTraits } from '../src/engine/gguf/ggmlTypes';
-import { llamaTensorShapes, readTokenizerMetadata, type LlamaShape } from '../src/engine/gguf/llamaWriter';
-import { gguf } from '../src/engine/gguf/values';
+import { llamaMetadata, llamaTensorShapes, readTokenizerMetadata, type LlamaShape } from '../src/engine/gguf/llamaWriter';
 import { writeGguf } from '../src/engine/gguf/writer';
 import { getBackend } from '../src/engine/llama/backend';
 import { ggmlQuantizer } from '../src/engine/llama/quantize';
@@ -82,20 +81,7 @@ export async function ensureBenchModel(name: BenchModelName): Promise<string> {
       },
     };
   });
-  const metadata = [
-    ['general.architecture', gguf.str('llama')],
-    ['general.name', gguf.str(`bench ${spec.name} (random weights)`)],
-    ['llama.vocab_size', gguf.u32(s.nVocab)],
-    ['llama.context_length', gguf.u32(s.nCtxTrain)],
-    ['llama.embedding_length', gguf.u32(s.dModel)],
-    ['llama.block_count', gguf.u32(s.nLayers)],
-    ['llama.feed_forward_length', gguf.u32(s.dFf)],
-    ['llama.rope.dimension_count', gguf.u32(s.dModel / s.nHeads)],
-    ['llama.attention.head_count', gguf.u32(s.nHeads)],
-    ['llama.attention.head_count_kv', gguf.u32(s.nKvHeads)],
-    ['llama.attention.layer_norm_rms_epsilon', gguf.f32(s.rmsEps)],
-    ...readTokenizerMetadata(vocabPath()),
-  ] as const;
+  const metadata = [...llamaMetadata(s, `bench ${spec.name} (random weights)`), ...readTokenizerMetadata(vocabPath())];
   writeGguf(file, { metadata, tensors });
   return file;
 }

@@ -110,13 +110,12 @@ function fileType(tensors: FloatTensor[]): number {
   return ftypeOf[big.type] ?? 0;
 }
 
-export function writeLlamaGguf(path: string, spec: LlamaModelSpec): void {
-  const s = spec.shape;
-  const metadata: Array<readonly [string, GgufValue]> = [
+/** The `general.*` and `llama.*` metadata of a Llama model with these hyperparameters. */
+export function llamaMetadata(s: LlamaShape, name: string, description?: string): Array<readonly [string, GgufValue]> {
+  return [
     ['general.architecture', gguf.str('llama')],
-    ['general.name', gguf.str(spec.name)],
-    ...(spec.description ? [['general.description', gguf.str(spec.description)] as const] : []),
-    ['general.file_type', gguf.u32(fileType(spec.tensors))],
+    ['general.name', gguf.str(name)],
+    ...(description ? [['general.description', gguf.str(description)] as const] : []),
     ['llama.vocab_size', gguf.u32(s.nVocab)],
     ['llama.context_length', gguf.u32(s.nCtxTrain)],
     ['llama.embedding_length', gguf.u32(s.dModel)],
@@ -127,6 +126,13 @@ export function writeLlamaGguf(path: string, spec: LlamaModelSpec): void {
     ['llama.attention.head_count', gguf.u32(s.nHeads)],
     ['llama.attention.head_count_kv', gguf.u32(s.nKvHeads)],
     ['llama.attention.layer_norm_rms_epsilon', gguf.f32(s.rmsEps)],
+  ];
+}
+
+export function writeLlamaGguf(path: string, spec: LlamaModelSpec): void {
+  const metadata: Array<readonly [string, GgufValue]> = [
+    ...llamaMetadata(spec.shape, spec.name, spec.description),
+    ['general.file_type', gguf.u32(fileType(spec.tensors))],
     ...(spec.extraMetadata ?? []),
     ...spec.tokenizer,
   ];

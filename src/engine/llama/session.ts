@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ActivationCache, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
-import { LLAMA_FAMILY, LlamaModelFile } from '../gguf/llamaModel';
+import { LLAMA_FAMILY, LlamaModelFile, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
 import { expandFilter, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
@@ -24,19 +24,10 @@ export interface SessionOptions {
   maxContext?: number;
 }
 
-export interface ModelInfo {
+export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain'> {
   readonly path: string;
   readonly name: string;
   readonly description: string | undefined;
-  readonly arch: string;
-  readonly nLayers: number;
-  readonly dModel: number;
-  readonly nHeads: number;
-  readonly nKvHeads: number;
-  readonly dHead: number;
-  readonly dFf: number;
-  readonly nVocab: number;
-  readonly nCtxTrain: number;
   readonly maxContext: number;
   readonly fileBytes: number;
   readonly backend: string;
