@@ -106,6 +106,7 @@ const setThreadsProto = koffi.proto('void ggml_backend_set_n_threads_t(void *bac
 const extraBuftsProto = koffi.proto('void *ggml_backend_dev_get_extra_bufts_t(void *device)');
 const threadpoolNewProto = koffi.proto('void *ggml_threadpool_new_t(void *params)');
 const threadpoolFreeProto = koffi.proto('void ggml_threadpool_free_t(void *threadpool)');
+const setThreadpoolProto = koffi.proto('void ggml_backend_cpu_set_threadpool_t(void *backend, void *threadpool)');
 /** sizeof(struct ggml_threadpool_params): bool cpumask[GGML_MAX_N_THREADS = 512], int n_threads, int prio, uint32 poll, bool strict_cpu, bool paused */
 const THREADPOOL_PARAMS_SIZE = 528;
 
@@ -443,12 +444,14 @@ export function cpuExtraBufferTypeHandles(n: Native): Array<{ name: string; buft
  * its worker threads on EVERY graph compute; an eval callback splits a decode into one compute per
  * captured tensor, so that cost is paid per capture. Undefined when the CPU backend lacks it.
  */
-export function createCpuThreadpool(n: Native, threads: number): Ptr | undefined {
+export function createCpuThreadpool(n: Native, threads: number, poll?: number): Ptr | undefined {
   const reg = n.ggml.ggml_backend_reg_by_name('CPU');
   const create = reg ? n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_threadpool_new') : null;
   if (!create) return undefined;
   const params = new Uint8Array(THREADPOOL_PARAMS_SIZE);
   n.base.ggml_threadpool_params_init(params, threads); // default priority, hybrid polling, no pinning
+  // polling level (0: workers sleep between graphs instead of spinning), after cpumask, n_threads, prio
+  if (poll !== undefined) new DataView(params.buffer).setUint32(520, poll, true);
   return (koffi.call(create, threadpoolNewProto, params) as Ptr) ?? undefined;
 }
 
@@ -456,6 +459,15 @@ export function freeCpuThreadpool(n: Native, threadpool: Ptr): void {
   const reg = n.ggml.ggml_backend_reg_by_name('CPU');
   const free = reg ? n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_threadpool_free') : null;
   if (free) koffi.call(free, threadpoolFreeProto, threadpool);
+}
+
+/** Attach a persistent threadpool (createCpuThreadpool) to a CPU backend of our own (src/engine/compute). */
+export function setCpuBackendThreadpool(n: Native, backend: Ptr, threadpool: Ptr): boolean {
+  const reg = n.ggml.ggml_backend_reg_by_name('CPU');
+  const set = reg ? n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_cpu_set_threadpool') : null;
+  if (!set) return false;
+  koffi.call(set, setThreadpoolProto, backend, threadpool);
+  return true;
 }
 
 export const ggmlTypes = T;
