@@ -10,6 +10,7 @@ export const config = {
   gpu: (): GpuPreference => section().get<GpuPreference>('gpu', 'auto'),
   topK: (): number => clampInt(section().get<number>('topK', 5), 1, 20),
   hoverLayers: (): number[] => (section().get<number[]>('hoverLayers', []) ?? []).filter((n) => Number.isInteger(n) && n >= 0),
+  exactProjections: (): boolean => section().get<boolean>('exactProjections', false),
   overflow: (): 'error' | 'truncate' => (section().get<string>('overflow', 'error') === 'truncate' ? 'truncate' : 'error'),
 };
 

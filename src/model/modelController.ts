@@ -64,7 +64,7 @@ export class ModelController implements vscode.Disposable {
         try {
           const info = await this.engine.call(
             'open',
-            { modelPath: path, options: { gpu: config.gpu() }, cacheDir: this.ctx.cacheDir },
+            { modelPath: path, options: { gpu: config.gpu() }, cacheDir: this.ctx.cacheDir, exactProjections: config.exactProjections() },
             { onProgress: (message) => progress.report({ message }) },
           );
           this.current = info;

@@ -23,6 +23,7 @@ interface Inspection {
 }
 
 const KEEP_INSPECTIONS = 8;
+const SMALL_DICTIONARY = 1 << 26; // elements
 
 export class EngineService {
   private session: ModelSession | undefined;
@@ -31,6 +32,7 @@ export class EngineService {
   private compute: { device: ComputeDevice; engine: GgmlEngine } | undefined;
   private middle: MiddleDictionary | undefined;
   private cacheDir = '';
+  private exactProjections = false;
   private readonly inspections = new Map<number, Inspection>();
   private nextId = 1;
 
@@ -45,6 +47,7 @@ export class EngineService {
       progress(`Loading ${path.split(/[\\/]/).pop()}`);
       this.session = await ModelSession.open(path, p.options);
       this.cacheDir = p.cacheDir;
+      this.exactProjections = p.exactProjections ?? false;
       return this.session.info;
     };
     this.opening = run();
@@ -137,7 +140,9 @@ export class EngineService {
     if (!this.compute) {
       const s = this.requireSession();
       const device = ComputeDevice.open((await getBackend()).native, { gpu: s.info.gpuLayers > 0 });
-      this.compute = { device, engine: new GgmlEngine(device) };
+      // small dictionaries (the demo's) cost nothing to multiply exactly
+      const small = s.info.nVocab * s.info.dModel <= SMALL_DICTIONARY;
+      this.compute = { device, engine: new GgmlEngine(device, { computeType: this.exactProjections || small ? 'stored' : 'auto' }) };
     }
     return this.compute;
   }

@@ -66,6 +66,9 @@ export interface OpenParams {
   readonly options: SessionOptions;
   /** where the demo model and dictionary caches live */
   readonly cacheDir: string;
+  /** lens products in the dictionaries' stored types; otherwise large dictionaries use a Q8_0
+   * copy on a CPU (2 to 3 times faster, scores within about 0.1%) */
+  readonly exactProjections?: boolean;
 }
 
 /** Every method of the engine, with its parameters and result. */
