@@ -13,6 +13,7 @@ import { cpuExtraBufferTypes } from '../src/engine/llama/native';
 import { getBackend } from '../src/engine/llama/backend';
 import { ModelSession } from '../src/engine/llama/session';
 import { BENCH_MODELS, ensureBenchModel, type BenchModelName } from './models';
+import { arg, median } from './util';
 
 const PROMPT_TOKENS = 40;
 const TEXT =
@@ -62,17 +63,6 @@ function waitQuiet(maxMs: number): boolean {
   const until = Date.now() + maxMs;
   while (Date.now() < until) if (idleShare(250) >= 0.85) return true;
   return false;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
 async function benchModel(name: BenchModelName, reps: number, threads: number): Promise<string[]> {

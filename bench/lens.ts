@@ -17,27 +17,11 @@ import { ReferenceEngine } from '../src/engine/analysis/reference/projection';
 import { ComputeDevice } from '../src/engine/compute/device';
 import { GgmlEngine } from '../src/engine/compute/engine';
 import { ensureBenchModel, type BenchModelName } from './models';
+import { arg, median, ms } from './util';
 
 const PROMPT_TOKENS = 40;
 const TEXT =
   'I like the red ball, but my girlfriend likes the larger ball. We like to go to the basketball court to play ball together. It is a lot of fun, and afterwards we eat pizza by the river.';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function ms(f: () => void): number {
-  const t0 = process.hrtime.bigint();
-  f();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
 
 function fullLens(engine: ProjectionEngine, dicts: Dictionary[], cache: ActivationCache, nLayers: number, positions: number[], text: (id: number) => string): void {
   for (const d of dicts) lens(engine, d, cache, { positions, nLayers, k: 5, tokenText: text });

@@ -13,23 +13,7 @@ import { referenceReducer } from '../src/engine/analysis/reference/reducer';
 import { ComputeDevice } from '../src/engine/compute/device';
 import { GgmlReducer } from '../src/engine/compute/reducer';
 import { ensureBenchModel, type BenchModelName } from './models';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function ms(f: () => void): number {
-  const t0 = process.hrtime.bigint();
-  f();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
+import { arg, median, ms } from './util';
 
 /** The baseline: read every byte of the file once, 16 MB at a time, doing nothing with it. */
 function plainRead(path: string): number {

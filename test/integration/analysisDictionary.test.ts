@@ -1,47 +1,29 @@
 // Dictionary analyses on fixtures: planted twins are each other's nearest neighbours, the
-// similarity matrix equals plain cosines, dictionary statistics agree between the fast and the
+// similarity matrix equals plain cosines, dictionary statistics agree between the compute.fast() and the
 // plain engine, and the singular values are those of the matrix.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureFixture, TOK } from '../fixtures/models';
-import { getBackend } from '../../src/engine/llama/backend';
-import { LlamaModelFile } from '../../src/engine/gguf/llamaModel';
+import { TOK } from '../fixtures/models';
+import { useCompute } from '../fixtures/compute';
 import { dictionaryRows, f32Dictionary, inputDictionary, outputDictionary } from '../../src/engine/analysis/dictionary';
 import { nearestNeighbours, similarityMatrix } from '../../src/engine/analysis/similarity';
 import { dictionaryStats, leadingSingularValues } from '../../src/engine/analysis/dictStats';
 import { cosine } from '../../src/engine/analysis/math';
 import { symmetricEigenvalues } from '../../src/engine/analysis/linalg';
 import { ReferenceEngine } from '../../src/engine/analysis/reference/projection';
-import { ComputeDevice } from '../../src/engine/compute/device';
-import { GgmlEngine } from '../../src/engine/compute/engine';
 import { Rng } from '../../src/engine/util/random';
 
 describe('dictionary analyses', () => {
-  let device: ComputeDevice;
-  let fast: GgmlEngine;
   const ref = new ReferenceEngine();
-  const files: LlamaModelFile[] = [];
-  const open = async (name: Parameters<typeof ensureFixture>[0]) => {
-    const f = LlamaModelFile.open(await ensureFixture(name));
-    files.push(f);
-    return f;
-  };
-  before(async () => {
-    device = ComputeDevice.open((await getBackend()).native, { threads: 2 });
-    fast = new GgmlEngine(device);
-  });
-  after(() => {
-    files.forEach((f) => f.close());
-    fast?.dispose();
-    device?.dispose();
-  });
+  const compute = useCompute();
+  const open = compute.open;
 
   test('planted twins are nearest neighbours in the input dictionary (both engines)', async () => {
     const file = await open('tiny-f32');
     const input = inputDictionary(file);
     const text = (id: number) => file.tokens[id]!;
     for (const [a, b] of [[TOK.red, TOK.blue], [TOK.blue, TOK.red], [TOK.cat, TOK.dog], [TOK.dog, TOK.cat]] as const) {
-      for (const engine of [fast, ref]) {
+      for (const engine of [compute.fast(), ref]) {
         const n = nearestNeighbours(engine, input, input, { token: a, text: text(a) }, { k: 5, tokenText: text });
         assert.equal(n.normalization, 'cosine');
         assert.equal(n.neighbours[0]!.token, b, `${text(a)} -> ${n.neighbours.map((x) => x.text).join(', ')} (${engine.label})`);
@@ -50,7 +32,7 @@ describe('dictionary analyses', () => {
         assert.ok(n.neighbours[1]!.value < 0.6, 'the rest are random rows');
       }
     }
-    const fastN = nearestNeighbours(fast, input, input, { token: TOK.ball, text: '▁ball' }, { k: 8, tokenText: text });
+    const fastN = nearestNeighbours(compute.fast(), input, input, { token: TOK.ball, text: '▁ball' }, { k: 8, tokenText: text });
     const refN = nearestNeighbours(ref, input, input, { token: TOK.ball, text: '▁ball' }, { k: 8, tokenText: text });
     fastN.neighbours.forEach((x, i) => assert.ok(Math.abs(x.value - refN.neighbours[i]!.value) < 0.01));
   });
@@ -68,7 +50,7 @@ describe('dictionary analyses', () => {
       const row = dictionaryRows(output, x.token, 1);
       assert.ok(Math.abs(x.value - row.reduce((s, v, i) => s + (v * q[i]!) / qn, 0)) < 1e-6);
     }
-    const f = nearestNeighbours(fast, input, output, { token: TOK.play, text: '▁play' }, { k: 5, tokenText: text });
+    const f = nearestNeighbours(compute.fast(), input, output, { token: TOK.play, text: '▁play' }, { k: 5, tokenText: text });
     assert.deepEqual(f.neighbours.slice(0, 2).map((x) => x.token), n.neighbours.slice(0, 2).map((x) => x.token));
   });
 
@@ -78,7 +60,7 @@ describe('dictionary analyses', () => {
     const output = outputDictionary(file);
     assert.equal(input.key, output.key);
     const text = (id: number) => file.tokens[id]!;
-    const n = nearestNeighbours(fast, input, output, { token: TOK.ball, text: '▁ball' }, { k: 3, tokenText: text });
+    const n = nearestNeighbours(compute.fast(), input, output, { token: TOK.ball, text: '▁ball' }, { k: 3, tokenText: text });
     assert.equal(n.neighbours[0]!.token, TOK.game);
   });
 
@@ -101,10 +83,10 @@ describe('dictionary analyses', () => {
     assert.throws(() => similarityMatrix(input, [{ token: 40000, text: 'x' }]), /no row/);
   });
 
-  test('dictionary statistics: the fast engine agrees with the plain one; tied dictionaries correlate fully', async () => {
+  test('dictionary statistics: the compute.fast() engine agrees with the plain one; tied dictionaries correlate fully', async () => {
     const file = await open('tiny-f32');
     const opts = { sample: 48, tokenSample: 500, singularValues: 4, seed: 3 };
-    const a = dictionaryStats(fast, inputDictionary(file), outputDictionary(file), opts);
+    const a = dictionaryStats(compute.fast(), inputDictionary(file), outputDictionary(file), opts);
     const b = dictionaryStats(ref, inputDictionary(file), outputDictionary(file), opts);
     assert.equal(a.pairs, 48 * 31999);
     assert.equal(a.pairs, b.pairs);
@@ -125,7 +107,7 @@ describe('dictionary analyses', () => {
     assert.ok(Math.abs(b.sameTokenPearson.rms - 1 / 8) < 0.02, 'same-token rows independent: r has sd 1/sqrt(d)');
 
     const tied = await open('tiny-tied-q8');
-    const t = dictionaryStats(fast, inputDictionary(tied), outputDictionary(tied), { ...opts, singularValues: 0 });
+    const t = dictionaryStats(compute.fast(), inputDictionary(tied), outputDictionary(tied), { ...opts, singularValues: 0 });
     assert.equal(t.tied, true);
     assert.ok(Math.abs(t.structureCorrelation - 1) < 1e-9);
     assert.ok(Math.abs(t.sameTokenPearson.mean - 1) < 1e-9);
@@ -156,7 +138,7 @@ describe('dictionary analyses', () => {
     const data = new Float32Array(n * d);
     for (let r = 0; r < n; r++) for (let c = 0; c < d; c++) for (let j = 0; j < d; j++) data[r * d + c]! += U[j]![r]! * s[j]! * W[j]![c]!;
     const dict = f32Dictionary('middle', data, d, Int32Array.from({ length: n }, (_, i) => i), 'planted-spectrum');
-    for (const engine of [ref, fast]) {
+    for (const engine of [ref, compute.fast()]) {
       const got = leadingSingularValues(engine, dict, 6, 1);
       got.forEach((v, i) => assert.ok(Math.abs(v - s[i]!) < 1e-4 * s[0]!, `${engine.label}: sigma_${i} = ${v}, planted ${s[i]}`));
     }
@@ -168,7 +150,7 @@ describe('dictionary analyses', () => {
     const all = dictionaryRows(input, 0, input.nRows);
     for (let r = 0; r < input.nRows; r++) for (let i = 0; i < D; i++) { const x = all[r * D + i]!; for (let j = 0; j < D; j++) g[i * D + j]! += x * all[r * D + j]!; }
     const exact = symmetricEigenvalues(g, D).map(Math.sqrt);
-    const got = leadingSingularValues(fast, input, 3, 2, 8);
+    const got = leadingSingularValues(compute.fast(), input, 3, 2, 8);
     // random rows give a nearly flat spectrum (all values within ~10%), the hardest case for the
     // iteration: close, and never above the true value
     assert.ok(Math.abs(got[0]! - exact[0]!) < 0.02 * exact[0]!, `top singular value ${got[0]} vs exact ${exact[0]}`);

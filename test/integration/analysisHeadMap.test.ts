@@ -1,38 +1,23 @@
 // Head key/query word maps: the planted key rows map to their tokens, grouped-query heads share
 // their kv head's map, and every value equals |<token|M_r>| computed plainly.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureFixture, TOK } from '../fixtures/models';
-import { getBackend } from '../../src/engine/llama/backend';
-import { LlamaModelFile } from '../../src/engine/gguf/llamaModel';
+import { TOK } from '../fixtures/models';
+import { useCompute } from '../fixtures/compute';
 import { dictionaryRows, inputDictionary } from '../../src/engine/analysis/dictionary';
 import { headWordMap } from '../../src/engine/analysis/headMap';
 import { dot, norm } from '../../src/engine/analysis/math';
 import { ReferenceEngine } from '../../src/engine/analysis/reference/projection';
-import { ComputeDevice } from '../../src/engine/compute/device';
-import { GgmlEngine } from '../../src/engine/compute/engine';
 
 describe('head word maps', () => {
-  let device: ComputeDevice;
-  let fast: GgmlEngine;
   const ref = new ReferenceEngine();
-  const files: LlamaModelFile[] = [];
-  before(async () => {
-    device = ComputeDevice.open((await getBackend()).native, { threads: 2 });
-    fast = new GgmlEngine(device);
-  });
-  after(() => {
-    files.forEach((f) => f.close());
-    fast?.dispose();
-    device?.dispose();
-  });
+  const compute = useCompute();
 
   test('tiny-f32 layer 0 head 1: the planted key rows map to ball, court, play, game', async () => {
-    const file = LlamaModelFile.open(await ensureFixture('tiny-f32'));
-    files.push(file);
+    const file = await compute.open('tiny-f32');
     const text = (id: number) => file.tokens[id]!;
     const planted = [TOK.ball, TOK.court, TOK.play, TOK.game];
-    for (const engine of [ref, fast]) {
+    for (const engine of [ref, compute.fast()]) {
       const map = headWordMap(engine, file, { layer: 0, head: 1, matrix: 'W_K', top: 3, tokenText: text });
       assert.equal(map.rows.length, 16);
       assert.equal(map.kvHead, 1);
@@ -49,8 +34,7 @@ describe('head word maps', () => {
   });
 
   test('values are |<token|M_r>|, with and without the RMSNorm gain folded in', async () => {
-    const file = LlamaModelFile.open(await ensureFixture('tiny-f32'));
-    files.push(file);
+    const file = await compute.open('tiny-f32');
     const text = (id: number) => file.tokens[id]!;
     const E = inputDictionary(file);
     const g = file.full(file.weight('ln1', 2));
@@ -76,12 +60,11 @@ describe('head word maps', () => {
   });
 
   test('grouped-query attention: heads 4 and 5 share kv head 1, whose rows point at red and cat', async () => {
-    const file = LlamaModelFile.open(await ensureFixture('tiny-gqa-f16'));
-    files.push(file);
+    const file = await compute.open('tiny-gqa-f16');
     const text = (id: number) => file.tokens[id]!;
-    const h5 = headWordMap(fast, file, { layer: 1, head: 5, matrix: 'W_K', tokenText: text });
-    const h4 = headWordMap(fast, file, { layer: 1, head: 4, matrix: 'W_K', tokenText: text });
-    const h3 = headWordMap(fast, file, { layer: 1, head: 3, matrix: 'W_K', tokenText: text });
+    const h5 = headWordMap(compute.fast(), file, { layer: 1, head: 5, matrix: 'W_K', tokenText: text });
+    const h4 = headWordMap(compute.fast(), file, { layer: 1, head: 4, matrix: 'W_K', tokenText: text });
+    const h3 = headWordMap(compute.fast(), file, { layer: 1, head: 3, matrix: 'W_K', tokenText: text });
     assert.equal(h5.kvHead, 1);
     assert.equal(h4.kvHead, 1);
     assert.equal(h3.kvHead, 0);
@@ -90,7 +73,7 @@ describe('head word maps', () => {
     assert.equal(byRow(h5).get(1), TOK.cat);
     assert.deepEqual(h4.rows, h5.rows);
     assert.ok(![TOK.red, TOK.cat].includes(byRow(h3).get(0) as 2654), 'another kv head has no planted rows');
-    assert.throws(() => headWordMap(fast, file, { layer: 2, head: 0, matrix: 'W_K', tokenText: text }), /layer 2/);
-    assert.throws(() => headWordMap(fast, file, { layer: 0, head: 8, matrix: 'W_K', tokenText: text }), /head 8/);
+    assert.throws(() => headWordMap(compute.fast(), file, { layer: 2, head: 0, matrix: 'W_K', tokenText: text }), /layer 2/);
+    assert.throws(() => headWordMap(compute.fast(), file, { layer: 0, head: 8, matrix: 'W_K', tokenText: text }), /head 8/);
   });
 });

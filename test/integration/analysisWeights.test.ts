@@ -4,16 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureFixture, fixtureTensors, FIXTURES, FIXTURE_NAMES, fullShape, vocabPath } from '../fixtures/models';
+import { fixtureTensors, FIXTURES, FIXTURE_NAMES, fullShape, vocabPath } from '../fixtures/models';
+import { useCompute } from '../fixtures/compute';
 import { projectCacheDir } from '../../src/engine/assets';
-import { getBackend } from '../../src/engine/llama/backend';
-import { LlamaModelFile } from '../../src/engine/gguf/llamaModel';
 import { readTokenizerMetadata, writeLlamaGguf } from '../../src/engine/gguf/llamaWriter';
 import { parameterTally, tensorTable } from '../../src/engine/analysis/anatomy';
 import { meanSigmaOverMean, weightStats } from '../../src/engine/analysis/weightStats';
 import { referenceReducer } from '../../src/engine/analysis/reference/reducer';
 import { weightHeatmap } from '../../src/engine/analysis/heatmap';
-import { ComputeDevice } from '../../src/engine/compute/device';
 import { GgmlReducer } from '../../src/engine/compute/reducer';
 import { Rng } from '../../src/engine/util/random';
 
@@ -45,27 +43,17 @@ function plantedWeightsFile(): string {
 }
 
 describe('weight views', () => {
-  let device: ComputeDevice;
+  const compute = useCompute();
   let reducer: GgmlReducer;
-  const files: LlamaModelFile[] = [];
-  const open = (p: string) => {
-    const f = LlamaModelFile.open(p);
-    files.push(f);
-    return f;
-  };
-  before(async () => {
-    device = ComputeDevice.open((await getBackend()).native, { threads: 2 });
-    reducer = new GgmlReducer(device);
+  before(() => {
+    reducer = new GgmlReducer(compute.device());
   });
-  after(() => {
-    files.forEach((f) => f.close());
-    reducer?.dispose();
-    device?.dispose();
-  });
+  after(() => reducer?.dispose());
+  const open = compute.open;
 
   for (const name of FIXTURE_NAMES) {
     test(`${name}: the fast reducer's sums and statistics equal the plain ones`, async () => {
-      const file = open(await ensureFixture(name));
+      const file = await open(name);
       for (const t of [file.weight('W_Q', 0), file.weight('W_K', 1), file.weight('W_out', 0), file.W_E]) {
         const fast = reducer.reduce(file, t);
         const ref = referenceReducer.reduce(file, t);
@@ -100,8 +88,8 @@ describe('weight views', () => {
     });
   }
 
-  test('planted distributions are found on the right axis', () => {
-    const file = open(plantedWeightsFile());
+  test('planted distributions are found on the right axis', async () => {
+    const file = await open(plantedWeightsFile());
     const stats = weightStats(file, reducer, { roles: ['W_Q', 'W_K', 'W_O'] });
     const ref = weightStats(file, referenceReducer, { roles: ['W_Q', 'W_K', 'W_O'] });
     const e = (l: number, r: string) => stats.entries.find((x) => x.layer === l && x.role === r)!;
@@ -123,8 +111,8 @@ describe('weight views', () => {
     });
   });
 
-  test('heatmap: zoom window and d_head tiles equal plain sums; the loud head shows as a stripe', () => {
-    const file = open(plantedWeightsFile());
+  test('heatmap: zoom window and d_head tiles equal plain sums; the loud head shows as a stripe', async () => {
+    const file = await open(plantedWeightsFile());
     const t = file.weight('W_K', 1);
     const x = file.full(t); // [rows, 64]
     const h = weightHeatmap(file, 'W_K', 1, { row0: 10, col0: 5, size: 20 });
@@ -151,7 +139,7 @@ describe('weight views', () => {
   });
 
   test('anatomy of a real fixture file', async () => {
-    const file = open(await ensureFixture('tiny-gqa-f16'));
+    const file = await open('tiny-gqa-f16');
     const table = tensorTable(file.file.tensors);
     assert.equal(table.length, file.file.tensors.length);
     const k = table.find((r) => r.name === 'blk.1.attn_k.weight')!;

@@ -1,15 +1,13 @@
 // The fast path (ggml through FFI) against the plain reference, on dictionaries of every stored
 // type the fixtures have (F32, F16, Q8_0, Q6_K), computed in the stored type and in Q8_0.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureFixture, FIXTURES, type FixtureName } from '../fixtures/models';
-import { getBackend } from '../../src/engine/llama/backend';
-import { LlamaModelFile } from '../../src/engine/gguf/llamaModel';
+import { FIXTURES, type FixtureName } from '../fixtures/models';
+import { useCompute } from '../fixtures/compute';
 import { GgmlType } from '../../src/engine/gguf/ggmlTypes';
 import { inputDictionary, outputDictionary, dictionaryRows, type Dictionary } from '../../src/engine/analysis/dictionary';
 import { ReferenceEngine } from '../../src/engine/analysis/reference/projection';
 import { dot, normalized } from '../../src/engine/analysis/math';
-import { ComputeDevice } from '../../src/engine/compute/device';
 import { GgmlEngine } from '../../src/engine/compute/engine';
 import { resolveType } from '../../src/engine/compute/projector';
 import type { TopKOptions } from '../../src/engine/analysis/engine';
@@ -54,23 +52,14 @@ function exact(dict: Dictionary, q: Float32Array, j: number, opts: TopKOptions, 
 }
 
 describe('fast projection (ggml) against the plain reference', () => {
-  let device: ComputeDevice;
-  const files: LlamaModelFile[] = [];
-  before(async () => {
-    device = ComputeDevice.open((await getBackend()).native, { threads: 2 });
-  });
-  after(() => {
-    files.forEach((f) => f.close());
-    device?.dispose();
-  });
+  const compute = useCompute();
 
   for (const [name, which] of CASES) {
     for (const computeType of ['stored', 'q8_0'] as const) {
       test(`${name} ${which} dictionary, computed ${computeType}`, async () => {
-        const file = LlamaModelFile.open(await ensureFixture(name));
-        files.push(file);
+        const file = await compute.open(name);
         const dict = which === 'input' ? inputDictionary(file) : outputDictionary(file);
-        const fast = new GgmlEngine(device, { computeType });
+        const fast = new GgmlEngine(compute.device(), { computeType });
         const ref = new ReferenceEngine();
         try {
           const p = fast.projector(dict);
@@ -123,10 +112,9 @@ describe('fast projection (ggml) against the plain reference', () => {
   }
 
   test('D^T y (singular-value iteration) equals the plain product', async () => {
-    const file = LlamaModelFile.open(await ensureFixture('small-q4k'));
-    files.push(file);
+    const file = await compute.open('small-q4k');
     const dict = inputDictionary(file);
-    const fast = new GgmlEngine(device);
+    const fast = new GgmlEngine(compute.device());
     const rng = new Rng(3);
     const ys = rng.normals(3 * dict.nRows);
     const got = fast.transposeTimes(dict, ys);
