@@ -12,7 +12,7 @@ import { lens, noiseFloor, type LensOptions } from '../engine/analysis/lens';
 import { MiddleDictionary } from '../engine/analysis/middle';
 import { nearestNeighbours, similarityMatrix } from '../engine/analysis/similarity';
 import { layerGapSimilarity, rmsAmplitudes, sameLayerSimilarity } from '../engine/analysis/states';
-import { STAT_ROLES, weightStats } from '../engine/analysis/weightStats';
+import { matrixTotals, STAT_ROLES, weightStats } from '../engine/analysis/weightStats';
 import { referenceReducer } from '../engine/analysis/reference/reducer';
 import type { CliContext } from './context';
 import { flag, int, intList, list, oneOf, required, requiredInt, str, UsageError, type Values } from './options';
@@ -183,16 +183,7 @@ export const COMMANDS: readonly Command[] = [
         ...o,
         elementMoments: (d) => {
           if (d.source.kind !== 'tensor') throw new Error('element moments need a file tensor');
-          const sums = reducer.reduce(f, d.source.tensor).rows;
-          let sum = 0;
-          let sumSq = 0;
-          let sumAbs = 0;
-          for (let i = 0; i < sums.sum.length; i++) {
-            sum += sums.sum[i]!;
-            sumSq += sums.sumSq[i]!;
-            sumAbs += sums.sumAbs[i]!;
-          }
-          return { n: sums.length * sums.sum.length, sum, sumSq, sumAbs };
+          return matrixTotals(reducer.reduce(f, d.source.tensor).rows);
         },
       });
     },

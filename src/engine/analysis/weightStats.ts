@@ -68,7 +68,8 @@ export function meanSigmaOverMean(a: AxisSums): number {
   return n ? s / n : NaN;
 }
 
-function wholeMatrix(a: AxisSums): number {
+/** Element count and sums over a whole matrix, from its per-row (or per-column) sums. */
+export function matrixTotals(a: AxisSums): { n: number; sum: number; sumSq: number; sumAbs: number } {
   let sum = 0;
   let sumSq = 0;
   let sumAbs = 0;
@@ -77,7 +78,12 @@ function wholeMatrix(a: AxisSums): number {
     sumSq += a.sumSq[i]!;
     sumAbs += a.sumAbs[i]!;
   }
-  return sigmaOverMeanAbs(a.length * a.sum.length, sum, sumSq, sumAbs);
+  return { n: a.length * a.sum.length, sum, sumSq, sumAbs };
+}
+
+function wholeMatrix(a: AxisSums): number {
+  const t = matrixTotals(a);
+  return sigmaOverMeanAbs(t.n, t.sum, t.sumSq, t.sumAbs);
 }
 
 export interface WeightStatsOptions {
