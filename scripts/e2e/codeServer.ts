@@ -63,16 +63,56 @@ export function findCodeServer(): CodeServerInstall {
   return inst;
 }
 
-function sh(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): void {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${opts.cwd} (exit ${r.status ?? r.signal})`);
+/**
+ * The environment for an npm that installs code-server: this one, less what an outer npm (the
+ * user's `npm start`) put there to describe itself. code-server's postinstall reads the Node
+ * major from npm_config_user_agent, and an inner npm takes that variable as its own config, so an
+ * inherited "node/v20" fails the install although it runs on Node 24. The user's own npm settings
+ * (registry, proxy, cache: npm_config_* that npm passes on) are kept.
+ */
+export function installEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  const outerNpm = /^(npm_(lifecycle_|package_|command$|execpath$|node_execpath$|config_(user_agent|local_prefix|global_prefix|prefix|node_gyp|argv)$)|INIT_CWD$|NODE$)/i;
+  for (const [k, v] of Object.entries(base)) if (!outerNpm.test(k)) env[k] = v;
+  return env;
+}
+
+/** Run a command, passing its output lines to log; every 20 s a line says it is still at work and how much it has written. */
+async function sh(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; what: string; log: (line: string) => void }): Promise<void> {
+  const t0 = Date.now();
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const take = (b: Buffer): void => {
+    const text = b.toString();
+    tail = (tail + text).slice(-8000);
+    for (const line of text.split('\n')) if (line.trim()) opts.log(`  ${line.trimEnd()}`);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const beat = setInterval(() => {
+    const mb = folderMegabytes(opts.cwd);
+    opts.log(`${opts.what}: ${((Date.now() - t0) / 1000).toFixed(0)} s${mb === undefined ? '' : `, ${mb} MB written`}`);
+  }, 20_000);
+  const code = await new Promise<number | string>((resolve) => {
+    child.once('error', (e) => resolve(e.message));
+    child.once('exit', (c, sig) => resolve(c ?? sig ?? 'unknown'));
+  });
+  clearInterval(beat);
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${opts.cwd} (exit ${code})\n${tail.trim()}`);
+}
+
+function folderMegabytes(dir: string): number | undefined {
+  const r = spawnSync('du', ['-sm', dir], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.split(/\s/)[0]) : undefined;
 }
 
 /** Install code-server with its own Node unless already there; safe to call again (then instant). */
-export function ensureCodeServer(log: (line: string) => void = console.log): CodeServerInstall {
+export async function ensureCodeServer(log: (line: string) => void = console.log): Promise<CodeServerInstall> {
   const final = codeServerDir();
   if (fs.existsSync(path.join(final, MARKER))) return findCodeServer();
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`the e2e setup supports linux-x64 only (this is ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`VS Code for the web (code-server) is set up by this project on linux-x64 only (this is ${process.platform}-${process.arch}). Install VS Code so that \`code\` is on your PATH, then run npm start again.`);
+  }
   for (const header of ['/usr/include/gssapi/gssapi.h']) {
     if (!fs.existsSync(header)) throw new Error(`${header} is missing: code-server's kerberos module needs it. Install: apt-get install -y build-essential pkg-config libkrb5-dev`);
   }
@@ -84,26 +124,27 @@ export function ensureCodeServer(log: (line: string) => void = console.log): Cod
   try {
     const inst = layout(tmp);
     const npmArgs = ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error'];
+    const base = installEnv();
     fs.mkdirSync(path.join(tmp, 'node'), { recursive: true });
-    log(`installing node@${CODE_SERVER_NODE_VERSION} into ${tmp}/node`);
-    sh('npm', [...npmArgs, `node@${CODE_SERVER_NODE_VERSION}`], { cwd: path.join(tmp, 'node') });
+    log(`installing node@${CODE_SERVER_NODE_VERSION} (for code-server) into ${tmp}/node`);
+    await sh('npm', [...npmArgs, `node@${CODE_SERVER_NODE_VERSION}`], { cwd: path.join(tmp, 'node'), env: base, what: `installing node@${CODE_SERVER_NODE_VERSION}`, log });
     const nodeHome = path.dirname(path.dirname(inst.node));
     const v = spawnSync(inst.node, ['--version'], { encoding: 'utf8' });
     if (v.stdout.trim() !== `v${CODE_SERVER_NODE_VERSION}`) throw new Error(`${inst.node} --version said ${JSON.stringify(v.stdout + v.stderr)}`);
 
     fs.mkdirSync(path.join(tmp, 'code-server'), { recursive: true });
-    log(`installing code-server@${CODE_SERVER_VERSION} with Node ${CODE_SERVER_NODE_VERSION} (builds native modules, 2 to 3 minutes)`);
+    log(`installing code-server@${CODE_SERVER_VERSION} with Node ${CODE_SERVER_NODE_VERSION} (downloads about 150 MB, builds native modules: 2 to 5 minutes)`);
     const env = {
-      ...process.env,
+      ...base,
       // npm's own shebang and code-server's postinstall pick `node` from PATH: it must be Node 24
-      PATH: `${path.dirname(inst.node)}${path.delimiter}${process.env.PATH}`,
+      PATH: `${path.dirname(inst.node)}${path.delimiter}${base.PATH}`,
       // node-gyp uses these headers instead of downloading them
       npm_config_nodedir: nodeHome,
       // node-pty's postinstall runs `npx node-gyp`, which waits for a yes without a terminal
       npm_config_yes: 'true',
       npm_config_update_notifier: 'false',
     };
-    sh('npm', [...npmArgs, `code-server@${CODE_SERVER_VERSION}`], { cwd: path.join(tmp, 'code-server'), env });
+    await sh('npm', [...npmArgs, `code-server@${CODE_SERVER_VERSION}`], { cwd: path.join(tmp, 'code-server'), env, what: `installing code-server@${CODE_SERVER_VERSION}`, log });
     const out = spawnSync(inst.node, [inst.entry, '--version'], { encoding: 'utf8', env: { ...process.env, ...scratchXdg(tmp) } });
     if (!out.stdout.includes(CODE_SERVER_VERSION)) throw new Error(`code-server --version said ${JSON.stringify(out.stdout + out.stderr)}`);
     fs.rmSync(path.join(tmp, 'xdg'), { recursive: true, force: true });
@@ -172,6 +213,14 @@ export interface StartOptions {
   allowUnbuilt?: boolean;
   /** ms to wait for code-server to answer (default 60 s) */
   timeoutMs?: number;
+  /** open this folder, kept on stop (default: a fresh one, removed on stop); `files` are written only where missing */
+  workspace?: string;
+  /** keep user-data/ and extensions/ in this folder across runs (default: fresh ones, removed on stop) */
+  profileDir?: string;
+  /** listen on this port (default: a free one) */
+  port?: number;
+  /** install this .vsix with code-server --install-extension into the extensions folder instead of linking extensionPath */
+  vsix?: string;
 }
 
 export interface RunningCodeServer {
@@ -182,14 +231,14 @@ export interface RunningCodeServer {
   workspace: string;
   userDataDir: string;
   extensionsDir: string;
-  /** the folder name the extension was linked as, e.g. llm-inner-world.llm-inner-world-0.1.0 */
+  /** the folder name the extension was linked or installed as, e.g. llm-inner-world.llm-inner-world-0.1.0 */
   extensionId: string;
   pid: number;
   /** code-server's stdout and stderr so far */
   log(): string;
   /** copy code-server's logs (its own and VS Code's, extension host included) into dir */
   saveLogs(dir: string): void;
-  /** stop code-server and everything it started, remove runDir; safe to call twice */
+  /** stop code-server and everything it started, remove runDir (not a given workspace or profile); safe to call twice */
   stop(): Promise<void>;
 }
 
@@ -213,37 +262,51 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<RunningC
   const inst = findCodeServer();
   const extensionPath = path.resolve(opts.extensionPath ?? REPO_ROOT);
   const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string; main?: string };
-  if (manifest.main && !opts.allowUnbuilt && !fs.existsSync(path.join(extensionPath, manifest.main))) {
+  if (!opts.vsix && manifest.main && !opts.allowUnbuilt && !fs.existsSync(path.join(extensionPath, manifest.main))) {
     throw new Error(`${path.join(extensionPath, manifest.main)} does not exist: build the extension first (node scripts/build.mjs)`);
   }
 
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inner-world-e2e-'));
-  const userDataDir = path.join(runDir, 'user-data');
-  const extensionsDir = path.join(runDir, 'extensions');
-  const workspace = path.join(runDir, 'workspace');
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inner-world-code-server-'));
+  const profile = opts.profileDir ? path.resolve(opts.profileDir) : runDir;
+  const userDataDir = path.join(profile, 'user-data');
+  const extensionsDir = path.join(profile, 'extensions');
+  const workspace = opts.workspace ? path.resolve(opts.workspace) : path.join(runDir, 'workspace');
   for (const d of [userDataDir, extensionsDir, workspace, path.join(userDataDir, 'User')]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...opts.settings }, null, 2));
+  const settingsFile = path.join(userDataDir, 'User', 'settings.json');
+  // a kept profile keeps the settings its user changed
+  if (!opts.profileDir || !fs.existsSync(settingsFile)) fs.writeFileSync(settingsFile, JSON.stringify({ ...QUIET_SETTINGS, ...opts.settings }, null, 2));
   for (const [rel, content] of Object.entries(opts.files ?? {})) {
     const p = path.join(workspace, rel);
+    if (opts.workspace && fs.existsSync(p)) continue; // a kept workspace keeps the user's edits
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, content);
   }
-  // A link, not a .vsix: the extension host loads the repo's own dist/ and node_modules (the
-  // native node-llama-cpp and koffi are N-API, so the npm ci'd binaries load under Node 24),
-  // in no time, with nothing to package or keep in step.
-  const extensionId = `${manifest.publisher}.${manifest.name}-${manifest.version}`.toLowerCase();
-  fs.symlinkSync(extensionPath, path.join(extensionsDir, extensionId), 'dir');
-
   const env: NodeJS.ProcessEnv = { ...process.env, ...scratchXdg(runDir), ...opts.env };
   // a stray one from an outer code-server or VS Code would redirect the CLI
   delete env.VSCODE_IPC_HOOK_CLI;
   delete env.VSCODE_CWD;
   fs.mkdirSync(env.XDG_RUNTIME_DIR!, { recursive: true, mode: 0o700 });
+  // this extension, any version, from an earlier run of a kept profile goes first
+  const prefix = `${manifest.publisher}.${manifest.name}-`.toLowerCase();
+  for (const old of fs.readdirSync(extensionsDir)) {
+    if (old.toLowerCase().startsWith(prefix)) fs.rmSync(path.join(extensionsDir, old), { recursive: true, force: true });
+  }
+  fs.rmSync(path.join(extensionsDir, 'extensions.json'), { force: true });
+  let extensionId = `${manifest.publisher}.${manifest.name}-${manifest.version}`.toLowerCase();
+  if (opts.vsix) {
+    extensionId = installVsix(inst, path.resolve(opts.vsix), { userDataDir, extensionsDir, env, prefix });
+  } else {
+    // A link, not a .vsix: the extension host loads the repo's own dist/ and node_modules (the
+    // native node-llama-cpp and koffi are N-API, so the npm ci'd binaries load under Node 24),
+    // in no time, with nothing to package or keep in step.
+    fs.symlinkSync(extensionPath, path.join(extensionsDir, extensionId), 'dir');
+  }
+
   const args = [
     inst.entry,
     '--user-data-dir', userDataDir,
     '--extensions-dir', extensionsDir,
-    '--bind-addr', '127.0.0.1:0',
+    '--bind-addr', `127.0.0.1:${opts.port ?? 0}`,
     '--auth', 'none',
     '--disable-telemetry',
     '--disable-update-check',
@@ -305,6 +368,17 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<RunningC
   }
 }
 
+/** code-server --install-extension: the folder name it installed the extension as. */
+function installVsix(inst: CodeServerInstall, vsix: string, o: { userDataDir: string; extensionsDir: string; env: NodeJS.ProcessEnv; prefix: string }): string {
+  if (!fs.existsSync(vsix)) throw new Error(`${vsix} does not exist: build it first (npm run package)`);
+  const r = spawnSync(inst.node, [inst.entry, '--user-data-dir', o.userDataDir, '--extensions-dir', o.extensionsDir, '--install-extension', vsix], { env: o.env, encoding: 'utf8', timeout: 120_000 });
+  const installed = fs.readdirSync(o.extensionsDir).filter((d) => d.toLowerCase().startsWith(o.prefix));
+  if (r.status !== 0 || installed.length !== 1) {
+    throw new Error(`code-server --install-extension ${vsix} failed (exit ${r.status ?? r.signal}; installed: ${installed.join(', ') || 'nothing'})\n${r.stdout}${r.stderr}`);
+  }
+  return installed[0]!;
+}
+
 async function waitForListening(output: () => string, child: ChildProcess, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -334,16 +408,17 @@ async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.dirname, 'codeServer.ts')) {
   const cmd = process.argv[2];
-  try {
-    if (cmd === 'install') ensureCodeServer();
+  const main = async (): Promise<void> => {
+    if (cmd === 'install') await ensureCodeServer();
     else if (cmd === 'path') console.log(findCodeServer().dir);
     else if (cmd === 'chromium') console.log(findChromium());
     else {
       console.error('usage: node --import tsx scripts/e2e/codeServer.ts install|path|chromium');
       process.exit(2);
     }
-  } catch (e) {
+  };
+  main().catch((e: unknown) => {
     console.error(`error: ${(e as Error).message}`);
     process.exit(1);
-  }
+  });
 }

@@ -158,9 +158,9 @@ export class EngineService {
   }
 
   private async demoModel(cacheDir: string, progress: Progress): Promise<string> {
-    progress('Building the demo model (first run only)');
     const { ensureDemoModel } = await import('../demo/builder');
-    return ensureDemoModel(cacheDir);
+    // announced only when a build really runs (npm start builds it beforehand)
+    return ensureDemoModel(cacheDir, { onProgress: (stage) => progress(`Building the demo model (first run only): ${stage}`) });
   }
 }
 
