@@ -11,9 +11,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CODE_SERVER_VERSION, findChromium } from '../../scripts/e2e/codeServer';
+import { CODE_SERVER_VERSION, findChromium, findCodeServer, installEnv } from '../../scripts/e2e/codeServer';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+const RESULTS = path.join(REPO_ROOT, 'test-results', 'e2e', 'start-command');
 const ARTICLE_PROMPT = 'I like the red ball, but my girlfriend likes the larger ball. We like to go to the basketball court to play ball together. It is a lot of fun.';
 const SERVED = /VS Code is served at (http:\/\/127\.0\.0\.1:(\d+)\/)/;
 
@@ -133,6 +134,25 @@ describe('npm start from a fresh clone with an empty HOME (README "Try it")', { 
     fs.rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
   });
 
+  test("an npm run under code-server's Node 24 sees Node 24 once an outer npm's variables are cleaned", () => {
+    // the bug: code-server's postinstall reads the Node major from npm_config_user_agent, which an
+    // inner npm takes from the environment an outer `npm start` (Node 20) left
+    const pkg = fs.mkdtempSync(path.join(scratch, 'agent-'));
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'agent', version: '1.0.0', scripts: { agent: 'echo "agent=$npm_config_user_agent"' } }));
+    const node24 = findCodeServer().node;
+    const outer = { ...process.env, npm_config_user_agent: `npm/11.0.0 node/${process.version} linux x64 workspaces/false`, npm_lifecycle_event: 'start', npm_package_name: 'llm-inner-world' };
+    const agent = (env: NodeJS.ProcessEnv): string => {
+      const r = spawnSync('npm', ['run', '--silent', 'agent'], { cwd: pkg, encoding: 'utf8', env: { ...env, PATH: `${path.dirname(node24)}${path.delimiter}${env.PATH}` } });
+      assert.equal(r.status, 0, r.stderr);
+      return /agent=(.*)/.exec(r.stdout)![1]!;
+    };
+    assert.match(agent(outer), new RegExp(`node/${process.version.replace(/\./g, '\\.')}`), 'inherited: the outer Node (what made the install fail)');
+    assert.match(agent(installEnv(outer)), /node\/v24\./);
+    const cleaned = installEnv({ ...outer, npm_config_registry: 'https://registry.example/' });
+    assert.equal(cleaned.npm_config_registry, 'https://registry.example/', "the user's own npm settings stay");
+    assert.equal(cleaned.npm_lifecycle_event, undefined);
+  });
+
   test('clone, then npm start installs code-server with progress and serves the demo workspace', { timeout: 25 * 60_000 }, async () => {
     const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
     const cloned = spawnSync('git', ['clone', '--quiet', REPO_ROOT, clone], { encoding: 'utf8' });
@@ -148,6 +168,8 @@ describe('npm start from a fresh clone with an empty HOME (README "Try it")', { 
     const port = await freePort();
     const s = await npmStart(userEnv({ INNER_WORLD_PORT: String(port) }), 20 * 60_000);
     const out = s.output();
+    fs.mkdirSync(RESULTS, { recursive: true });
+    fs.writeFileSync(path.join(RESULTS, 'npm-start-first-run.log'), out);
     assert.equal(s.port, port, 'served on the port asked for');
     assert.equal(await healthz(s.url), 200);
     // the long step said what it did while it did it
