@@ -133,7 +133,7 @@ export async function ensureCodeServer(log: (line: string) => void = console.log
     if (v.stdout.trim() !== `v${CODE_SERVER_NODE_VERSION}`) throw new Error(`${inst.node} --version said ${JSON.stringify(v.stdout + v.stderr)}`);
 
     fs.mkdirSync(path.join(tmp, 'code-server'), { recursive: true });
-    log(`installing code-server@${CODE_SERVER_VERSION} with Node ${CODE_SERVER_NODE_VERSION} (downloads about 150 MB, builds native modules: 2 to 5 minutes)`);
+    log(`installing code-server@${CODE_SERVER_VERSION} with Node ${CODE_SERVER_NODE_VERSION} (downloads it, builds its native modules: minutes; 620 MB on disk)`);
     const env = {
       ...base,
       // npm's own shebang and code-server's postinstall pick `node` from PATH: it must be Node 24
