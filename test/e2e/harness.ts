@@ -10,6 +10,9 @@
 //     await wb().runCommand('Inner World: Inspect Selection');
 //     await wb().webview().getByText('ball').waitFor();
 //   });
+//
+// The repo is linked in as the extension; `vsix: 'file.vsix'` installs a packaged one instead
+// (code-server --install-extension into the clean extensions folder), as test/e2e/vsix.test.ts does.
 import { after, afterEach, before } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
