@@ -182,6 +182,11 @@ function main(): void {
       process.exit(2);
     }
   }
+  // a fresh build: nothing left over from an earlier one (a renamed view) goes into the package
+  fs.rmSync(path.join(ROOT, 'media', 'dist'), { recursive: true, force: true });
+  for (const f of fs.existsSync(path.join(ROOT, 'dist')) ? fs.readdirSync(path.join(ROOT, 'dist')) : []) {
+    if (/\.js(\.map)?$/.test(f)) fs.rmSync(path.join(ROOT, 'dist', f));
+  }
   const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) process.exit(1);
   for (const target of targets.length ? targets : Object.keys(TARGETS)) {

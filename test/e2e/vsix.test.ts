@@ -52,7 +52,7 @@ describe('the linux-x64 .vsix, installed into a clean code-server', { timeout: 6
   test('holds the bundles, media, manifest and docs, and only the linux-x64 binaries of the runtime packages', () => {
     assert.equal(built?.file, VSIX);
     const entries = zipEntries(VSIX).filter((e) => e.startsWith('extension/')).map((e) => e.slice('extension/'.length));
-    for (const f of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'dist/extension.js', 'dist/engineProcess.js', 'media/icon.png', 'media/dist/layersPanel.js', 'node_modules/node-llama-cpp/package.json', 'node_modules/koffi/package.json']) {
+    for (const f of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'dist/extension.js', 'dist/engineProcess.js', 'media/icon.png', 'media/dist/layers.js', 'node_modules/node-llama-cpp/package.json', 'node_modules/koffi/package.json']) {
       assert.ok(entries.includes(f), `${f} is in the .vsix`);
     }
     assert.ok(entries.some((e) => e.startsWith('media/walkthrough/') && e.endsWith('.md')), 'walkthrough pages');
