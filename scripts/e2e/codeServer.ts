@@ -91,7 +91,8 @@ async function sh(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.
   child.stderr!.on('data', take);
   const beat = setInterval(() => {
     const mb = folderMegabytes(opts.cwd);
-    opts.log(`${opts.what}: ${((Date.now() - t0) / 1000).toFixed(0)} s${mb === undefined ? '' : `, ${mb} MB written`}`);
+    const doing = (mb === undefined ? '' : `, ${mb} MB written`) + (compilerRunsUnder(path.dirname(opts.cwd)) ? ', compiling native modules' : '');
+    opts.log(`${opts.what}: ${((Date.now() - t0) / 1000).toFixed(0)} s${doing}`);
   }, 20_000);
   const code = await new Promise<number | string>((resolve) => {
     child.once('error', (e) => resolve(e.message));
@@ -99,6 +100,21 @@ async function sh(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.
   });
   clearInterval(beat);
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${opts.cwd} (exit ${code})\n${tail.trim()}`);
+}
+
+/** Whether a C/C++ compiler or node-gyp works on a module of `dir` now (their command lines name its header folders). */
+function compilerRunsUnder(dir: string): boolean {
+  if (process.platform !== 'linux') return false;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(dir) && /(cc1plus|cc1|node-gyp)/.test(cmd)) return true;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return false;
 }
 
 function folderMegabytes(dir: string): number | undefined {

@@ -80,7 +80,10 @@ describe('the linux-x64 .vsix, installed into a clean code-server', { timeout: 6
   });
 
   test('open a file, inspect a sentence on the demo model: the layers panel shows its tokens', async () => {
-    await wb().openFile('notes.txt');
+    // from the explorer, as a newcomer would (quick open's file search waits on a busy extension host under load)
+    await wb().page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'notes.txt' }).first().dblclick();
+    await wb().page.locator('.tabs-container .tab.active', { hasText: 'notes.txt' }).waitFor();
+    await wb().editor().locator('.view-lines').waitFor();
     await wb().selectText('I like the red ball');
     await wb().runCommand('Inner World: Inspect Selection');
     await wb().waitForPanel('Inner World: Layers');
