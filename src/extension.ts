@@ -2,6 +2,7 @@
 // ranges, the views, commands and hovers.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { config } from './config';
 import { inspectRange } from './commands/inspectSelection';
 import type { Services } from './commands/services';
 import { Ctx } from './ctx';
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   const model = new ModelController(c, engine);
   const ranges = new InspectedRanges();
+  ranges.setOverlay(config.surprisalOverlay());
   const views: ViewHost = new ViewHost({
     extensionUri: context.extensionUri,
     engine,
@@ -35,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): void {
     isDemoModel: () => model.isDemo(),
     inspect: (doc, range) => inspectRange(services, doc, range),
     log: (line) => c.output.info(line),
+    reinspectAfterEdit: () => config.reinspectAfterEdit(),
   });
   const services: Services = { ctx: c, engine, model, ranges, views };
   c.pushExt(

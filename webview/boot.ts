@@ -54,7 +54,7 @@ export class Runtime {
     this.explain.textContent = spec.explanation;
     document.getElementById('app')!.append(this.header, this.explain, this.staleBanner, this.controls, this.status, this.content, this.note);
     this.renderHeader();
-    this.setStatus('Select text in an editor and run "Inner World: Inspect Selection" to fill this view.', 'ok');
+    this.setStatus('Select text in an editor and run "Inner World: Inspect Selection" to fill this view.', 'empty');
     window.addEventListener('message', (e: MessageEvent) => this.onMessage(e.data));
     window.addEventListener('unload', () => this.rpc.rejectAll('view closed'));
     view.mount(this);
@@ -97,7 +97,7 @@ export class Runtime {
     void this.rpc.request('openView', { view, pos }).catch((e: Error) => this.setStatus(e.message, 'error'));
   }
 
-  setStatus(text: string, kind: 'ok' | 'busy' | 'error'): void {
+  setStatus(text: string, kind: 'ok' | 'busy' | 'error' | 'empty'): void {
     this.statusText.textContent = text;
     this.status.dataset['kind'] = kind;
   }

@@ -20,6 +20,10 @@ const COMMANDS: Record<string, Command> = {
     s.ranges.clear();
     await s.model.release();
   },
+  'innerWorld.toggleSurprisal': async (s) => {
+    s.ranges.setOverlay(!s.ranges.overlayOn);
+    if (s.ranges.overlayOn) void vscode.window.showInformationMessage('Inner World: inspected tokens are shaded by their surprisal (-ln p of the token given the ones before it; hover a token for the numbers).');
+  },
   ...viewCommands,
 };
 

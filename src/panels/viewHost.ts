@@ -17,6 +17,8 @@ export interface ViewHostDeps {
   /** inspect `text` of a document again and register its range; undefined when the text is gone */
   readonly inspect: (doc: vscode.TextDocument, range: vscode.Range) => Promise<EditorInspection>;
   readonly log: (line: string) => void;
+  /** ms after an edit before the views re-inspect by themselves (0: never) */
+  readonly reinspectAfterEdit: () => number;
 }
 
 export class ViewHost implements vscode.Disposable {
@@ -35,7 +37,7 @@ export class ViewHost implements vscode.Disposable {
           },
         }),
       ),
-      deps.ranges.onDidGoStale((i) => this.markStale((p) => p.inspectionId === i.summary.id, 'The inspected text was edited.')),
+      deps.ranges.onDidGoStale((i) => this.onEdited(i)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e)),
     );
   }
@@ -57,11 +59,12 @@ export class ViewHost implements vscode.Disposable {
     const spec = VIEWS[view];
     let p = this.panels.get(view);
     if (!p) {
-      // beside the editor the user works in; an existing panel stays where the user put it
-      const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
+      // next to the other views when some are open (as tabs of one group), else beside the editor
+      const column = [...this.panels.values()].map((o) => o.panel.viewColumn).find((c) => c !== undefined) ?? vscode.ViewColumn.Beside;
+      const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: column, preserveFocus: true }, {});
       p = new ViewPanel(panel, spec, this, undefined);
       this.panels.set(view, p);
-    } else if (!p.panel.visible) {
+    } else {
       p.panel.reveal(p.panel.viewColumn, true);
     }
     const state = p.state ?? {};
@@ -79,6 +82,18 @@ export class ViewHost implements vscode.Disposable {
   currentInspection(): number | undefined {
     for (const p of this.panels.values()) if (p.inspectionId !== undefined) return p.inspectionId;
     return undefined;
+  }
+
+  private reinspectTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** The views' text was edited: stale at once; re-inspected after a pause when the setting asks. */
+  private onEdited(i: EditorInspection): void {
+    this.markStale((p) => p.inspectionId === i.summary.id, 'The inspected text was edited.');
+    const delay = this.deps.reinspectAfterEdit();
+    const shown = [...this.panels.values()].find((p) => p.inspectionId === i.summary.id);
+    if (!delay || !shown) return;
+    clearTimeout(this.reinspectTimer);
+    this.reinspectTimer = setTimeout(() => void this.reinspect(shown).catch((e: Error) => shown.failed(e.message)), delay);
   }
 
   markStale(which: (p: ViewPanel) => boolean, reason: string): void {
@@ -148,6 +163,7 @@ export class ViewHost implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.reinspectTimer);
     for (const p of [...this.panels.values()]) p.dispose();
     this.subs.forEach((s) => s.dispose());
   }
