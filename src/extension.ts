@@ -2,6 +2,7 @@
 // ranges, the views, commands and hovers.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { config } from './config';
 import { inspectRange } from './commands/inspectSelection';
 import type { Services } from './commands/services';
 import { Ctx } from './ctx';
@@ -10,6 +11,7 @@ import { EngineClient } from './engine/worker/engineClient';
 import { registerTokenHover } from './hovers/tokenHover';
 import { ModelController } from './model/modelController';
 import { ViewHost } from './panels/viewHost';
+import { ModelTree } from './tree/modelTree';
 
 let ctx: Ctx | undefined;
 
@@ -28,22 +30,29 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   const model = new ModelController(c, engine);
   const ranges = new InspectedRanges();
+  ranges.setOverlay(config.surprisalOverlay());
   const views: ViewHost = new ViewHost({
     extensionUri: context.extensionUri,
     engine,
     ranges,
     isDemoModel: () => model.isDemo(),
+    ensureModel: () => model.ensureLoaded(),
+    loadedModel: () => model.info,
     inspect: (doc, range) => inspectRange(services, doc, range),
     log: (line) => c.output.info(line),
+    reinspectAfterEdit: () => config.reinspectAfterEdit(),
   });
   const services: Services = { ctx: c, engine, model, ranges, views };
+  const tree = new ModelTree(model, engine);
   c.pushExt(
     { dispose: () => engine.dispose() },
     model,
     ranges,
     views,
-    model.onDidChange(() => views.markAllStale('The model was released or changed: re-inspect to read the text with the model loaded now.')),
+    tree,
+    model.onDidChange((info) => views.modelChanged(info)),
     ...registerCommands(services),
+    vscode.window.registerTreeDataProvider('innerWorld.model', tree),
     registerTokenHover(services),
   );
 }

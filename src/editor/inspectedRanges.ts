@@ -20,6 +20,9 @@ export class InspectedRanges implements vscode.Disposable {
   private readonly byDoc = new Map<string, EditorInspection[]>();
   private readonly even: vscode.TextEditorDecorationType;
   private readonly odd: vscode.TextEditorDecorationType;
+  /** surprisal overlay: one decoration per band of -ln p (nats) */
+  private readonly bands = SURPRISAL_BANDS.map((b) => vscode.window.createTextEditorDecorationType({ backgroundColor: `rgba(255, 110, 0, ${b.alpha})`, borderRadius: '2px' }));
+  private overlay = false;
   private readonly subs: vscode.Disposable[] = [];
   private readonly staled = new vscode.EventEmitter<EditorInspection>();
   /** an inspection's text was edited */
@@ -75,6 +78,16 @@ export class InspectedRanges implements vscode.Disposable {
     return undefined;
   }
 
+  /** Shade each inspected token by how surprising it was to the model (off by default). */
+  setOverlay(on: boolean): void {
+    this.overlay = on;
+    vscode.window.visibleTextEditors.forEach((e) => this.decorate(e));
+  }
+
+  get overlayOn(): boolean {
+    return this.overlay;
+  }
+
   clear(): void {
     this.byDoc.clear();
     vscode.window.visibleTextEditors.forEach((e) => this.decorate(e));
@@ -121,14 +134,38 @@ export class InspectedRanges implements vscode.Disposable {
     }
     editor.setDecorations(this.even, even);
     editor.setDecorations(this.odd, odd);
+    const banded: vscode.Range[][] = this.bands.map(() => []);
+    if (this.overlay) {
+      for (const i of this.byDoc.get(editor.document.uri.toString()) ?? []) {
+        if (i.stale) continue;
+        i.summary.tokens.forEach((t, pos) => {
+          const s = i.summary.surprise[pos]?.surprisal;
+          if (s === undefined || t.end <= t.start) return;
+          const band = SURPRISAL_BANDS.findIndex((b) => s < b.below);
+          banded[band < 0 ? SURPRISAL_BANDS.length - 1 : band]!.push(this.rangeOf(editor.document, i, pos));
+        });
+      }
+    }
+    this.bands.forEach((d, k) => editor.setDecorations(d, banded[k]!));
   }
 
   dispose(): void {
     this.even.dispose();
     this.odd.dispose();
+    this.bands.forEach((d) => d.dispose());
     this.subs.forEach((s) => s.dispose());
   }
 }
+
+/** Bands of surprisal (nats) and how strongly each is shaded: 1 nat is a likely token, 8 a rare one. */
+const SURPRISAL_BANDS = [
+  { below: 1, alpha: 0 },
+  { below: 2.5, alpha: 0.12 },
+  { below: 4, alpha: 0.24 },
+  { below: 6, alpha: 0.38 },
+  { below: 8, alpha: 0.52 },
+  { below: Infinity, alpha: 0.66 },
+];
 
 function overlaps(a: EditorInspection, b: EditorInspection): boolean {
   return a.baseOffset < b.baseOffset + b.length && b.baseOffset < a.baseOffset + a.length;
