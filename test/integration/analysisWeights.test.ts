@@ -58,7 +58,7 @@ describe('weight views', () => {
       const file = await open(name);
       const fast: [string, TensorReducer, number][] = [
         ['ggml', reducer, 2e-6], // float32 partial sums
-        ['block sums', blockSumsReducer, 1e-12], // ggml's values exactly, float64 sums
+        ['block sums', blockSumsReducer, 1e-6], // ggml's values exactly; float32 partial sums of at most 16 (SIMD kernels)
       ];
       for (const t of [file.weight('W_Q', 0), file.weight('W_K', 1), file.weight('W_out', 0), file.W_E]) {
         const ref = referenceReducer.reduce(file, t);
@@ -75,7 +75,7 @@ describe('weight views', () => {
               for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * scale + 1e-12, `${label} ${t.name} ${axis}.${s}[${i}]: ${a[i]} vs ${b[i]}`);
             }
             const dm = Math.abs(meanSigmaOverMean(got[axis]) - meanSigmaOverMean(ref[axis]));
-            assert.ok(dm < (label === 'ggml' ? 1e-5 : 1e-10), `${label} ${t.name} ${axis}: mean sd/mean differs by ${dm}`);
+            assert.ok(dm < (label === 'ggml' ? 1e-5 : 1e-6), `${label} ${t.name} ${axis}: mean sd/mean differs by ${dm}`);
           }
         }
       }
@@ -83,7 +83,7 @@ describe('weight views', () => {
       weightStats(file, referenceReducer).entries.forEach((y, i) => {
         const x = fromBlocks[i]!;
         assert.deepEqual([x.layer, x.role], [y.layer, y.role]);
-        for (const k of ['alongModel', 'across', 'whole'] as const) assert.ok(Math.abs(x[k] - y[k]) < 1e-10, `block sums ${y.role} ${y.layer} ${k}: ${x[k]} vs ${y[k]}`);
+        for (const k of ['alongModel', 'across', 'whole'] as const) assert.ok(Math.abs(x[k] - y[k]) < 1e-6, `block sums ${y.role} ${y.layer} ${k}: ${x[k]} vs ${y[k]}`);
       });
       const stats = weightStats(file, reducer);
       assert.equal(stats.entries.length, FIXTURES[name].shape.nLayers * 7);

@@ -13,7 +13,9 @@ import { dequantizeRows } from '../../src/engine/gguf/dequant';
 import { GgmlType, bytesFor, typeName, typeTraits } from '../../src/engine/gguf/ggmlTypes';
 import { floatToBf16, floatToHalf } from '../../src/engine/util/half';
 import { Rng } from '../../src/engine/util/random';
-import { hasBlockSums, tensorBlockSums } from '../../src/engine/compute/blockSums';
+import { hasBlockSums, setSimdBlockSums, tensorBlockSums } from '../../src/engine/compute/blockSums';
+import { hasSimdSums } from '../../src/engine/compute/blockSumsWasm';
+import { ROWS } from '../../src/engine/compute/blockSumsSimd';
 import { plainSums } from '../../src/engine/analysis/reference/reducer';
 import type { TensorSums } from '../../src/engine/analysis/weightStats';
 
@@ -80,9 +82,20 @@ function assertSumsAgree(got: TensorSums, want: TensorSums, what: string, tol: n
   }
 }
 
+/**
+ * The JavaScript paths add ggml's exact float32 values in float64: only the order of additions
+ * differs. The SIMD kernels add at most ROWS (16) values, or one strip of 16, in float32 before
+ * float64 takes over: a relative error of at most about 16 float32 roundings.
+ */
+const JS_TOL = 1e-12;
+const SIMD_TOL = ROWS * 2 ** -24;
+
 describe('block sums equal the sums of the dequantized values', () => {
-  for (const type of TYPES) {
-    test(typeName(type), () => {
+  const paths = (type: number) => (hasSimdSums(type) ? [{ simd: true, tol: SIMD_TOL }, { simd: false, tol: JS_TOL }] : [{ simd: false, tol: JS_TOL }]);
+  for (const type of TYPES) for (const { simd, tol } of paths(type)) {
+    test(`${typeName(type)}${simd ? ' (WebAssembly SIMD)' : hasSimdSums(type) ? ' (JavaScript)' : ''}`, (t) => {
+      setSimdBlockSums(simd);
+      t.after(() => setSimdBlockSums(true));
       assert.ok(hasBlockSums(type));
       const { blockSize } = typeTraits(type);
       const shapes = blockSize === 32 ? [...SHAPES, ...SMALL_BLOCK_SHAPES] : SHAPES;
@@ -95,16 +108,20 @@ describe('block sums equal the sums of the dequantized values', () => {
           const got = tensorBlockSums(t, (start, count) => bytes.subarray(start * rowBytes, (start + count) * rowBytes));
           // the elements are ggml's float32 values exactly: only the order of additions differs
           const ours = plainSums(n0, n1, (start, count) => dequantizeRows(type, bytes.subarray(start * rowBytes), count * n0));
-          assertSumsAgree(got, ours, `${what} vs reference`, 1e-12);
+          assertSumsAgree(got, ours, `${what} vs reference`, tol);
           const ggml = type === GgmlType.F32 ? new Float32Array(bytes.slice().buffer) : ggmlToFloat(native, type, bytes, n0 * n1);
           const theirs = plainSums(n0, n1, (start, count) => ggml.subarray(start * n0, (start + count) * n0));
-          assertSumsAgree(got, theirs, `${what} vs ggml to_float`, 1e-12);
+          assertSumsAgree(got, theirs, `${what} vs ggml to_float`, tol);
           // the data is not trivial: every axis has non-zero sums somewhere
           assert.ok(got.rows.sumAbs.some((v) => v > 0) && got.cols.sumSq.some((v) => v > 0), what);
         }
       }
     });
   }
+
+  test('the WebAssembly SIMD kernels run here (Q8_0, Q4_K)', () => {
+    assert.ok(hasSimdSums(GgmlType.Q8_0) && hasSimdSums(GgmlType.Q4_K), 'WebAssembly SIMD is available in Node and VS Code');
+  });
 
   test('rows are read in chunks: a tensor larger than one chunk sums the same as in one piece', () => {
     const type = GgmlType.Q4_K;
@@ -120,7 +137,7 @@ describe('block sums equal the sums of the dequantized values', () => {
     });
     assert.ok(reads.length >= 1 && reads.reduce((a, b) => a + b) === n1, `reads ${reads.join(',')}`);
     const ours = plainSums(n0, n1, (start, count) => dequantizeRows(type, bytes.subarray(start * rowBytes), count * n0));
-    assertSumsAgree(got, ours, 'Q4_K 4099 x 4096', 1e-12);
+    assertSumsAgree(got, ours, 'Q4_K 4099 x 4096', SIMD_TOL);
   });
 
   test('a type without block sums is refused with its name', () => {

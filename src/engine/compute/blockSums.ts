@@ -9,6 +9,7 @@ import type { TensorInfo } from '../gguf/reader';
 import { GgmlType, bytesFor, typeName, typeTraits } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorReducer, TensorSums } from '../analysis/weightStats';
+import { hasSimdSums, simdSums } from './blockSumsWasm';
 import { f16, q4kTwoRows, q6kTwoRows, q80TwoRows, scaleMinK4, type Sums, type TwoRowKernel } from './blockSumsDirect';
 
 const fr = Math.fround;
@@ -404,6 +405,12 @@ function addFloatRows(x: Float32Array, n0: number, count: number, row0: number, 
   }
 }
 
+/** WebAssembly SIMD kernels where there are some (Q8_0, Q4_K); off only to compare the paths */
+let useSimd = true;
+export function setSimdBlockSums(on: boolean): void {
+  useSimd = on;
+}
+
 /** What the sums need of a tensor. */
 export type TensorShape = Pick<TensorInfo, 'type' | 'dims' | 'nElements' | 'name'>;
 
@@ -423,6 +430,7 @@ export function tensorBlockSums(t: TensorShape, readRows: (start: number, count:
   if (!f && !FLOAT_TYPES.includes(t.type)) throw new RangeError(`block sums: unsupported tensor type ${typeName(t.type)} in ${t.name}`);
   const rowBytes = bytesFor(t.type, n0);
   const per = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
+  if (useSimd && hasSimdSums(t.type)) return simdSums(t.type, n0, n1, per, readRows);
   const p0 = f ? newPlanes(n0, f.sub) : undefined;
   const p1 = f ? newPlanes(n0, f.sub) : undefined;
   const floats = f ? undefined : new Float32Array(Math.min(per, n1) * n0);
