@@ -64,9 +64,9 @@ async function main(): Promise<void> {
   const models = arg('models', 'llama2-7b-q4km,llama2-7b-q8').split(',') as BenchModelName[];
   const native = (await getBackend('cpu')).native;
   const device = ComputeDevice.open(native, { threads, gpu: false });
-  const ggml = new GgmlReducer(device);
+  const ggml = new GgmlReducer(device, { blockSums: false });
   const reducers: [string, TensorReducer][] = [
-    ['block sums (JavaScript, 1 thread)', blockSumsReducer],
+    ['block sums (WebAssembly SIMD and JavaScript, 1 thread)', blockSumsReducer],
     [`ggml graph (${device.label})`, ggml],
   ];
   const files = await Promise.all(models.map(async (m) => ({ model: m, path: await ensureBenchModel(m) })));

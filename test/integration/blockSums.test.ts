@@ -119,8 +119,8 @@ describe('block sums equal the sums of the dequantized values', () => {
     });
   }
 
-  test('the WebAssembly SIMD kernels run here (Q8_0, Q4_K)', () => {
-    assert.ok(hasSimdSums(GgmlType.Q8_0) && hasSimdSums(GgmlType.Q4_K), 'WebAssembly SIMD is available in Node and VS Code');
+  test('the WebAssembly SIMD kernels run here (Q8_0, Q4_K, Q6_K)', () => {
+    for (const type of [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K]) assert.ok(hasSimdSums(type), `${typeName(type)}: WebAssembly SIMD runs in Node and VS Code`);
   });
 
   test('rows are read in chunks: a tensor larger than one chunk sums the same as in one piece', () => {

@@ -1,9 +1,10 @@
-// Weight-statistics sums taken from the stored blocks without building float32 tensors: each
-// block format is unpacked into its integer quants q and, per sub-block, the affine map ggml's
-// dequantization applies (x = a·q − b, a and b float32 exactly as ggml rounds them). One fused
-// pass then adds every element into its row's and its column's Σx, Σx², Σ|x| in float64, two
-// rows at a time so that each column sum is read and written once per two elements. The file is
-// read sequentially in chunks of whole rows; everything else stays in the caches.
+// Weight-statistics sums taken from the stored blocks without building float32 tensors. Q8_0,
+// Q4_K and Q6_K go through WebAssembly SIMD kernels (blockSumsWasm.ts). The other block formats
+// are unpacked here into their integer quants q and, per sub-block, the affine map ggml's
+// dequantization applies (x = a·q − b, ggml's float32 rounding kept, so every value is ggml's
+// own); one fused pass then adds every element into its row's and its column's Σx, Σx², Σ|x| in
+// float64, two rows at a time so that each column sum is read and written once per two elements.
+// The file is read sequentially in chunks of whole rows; everything else stays in the caches.
 import type { LlamaModelFile } from '../gguf/llamaModel';
 import type { TensorInfo } from '../gguf/reader';
 import { GgmlType, bytesFor, typeName, typeTraits } from '../gguf/ggmlTypes';
@@ -405,7 +406,7 @@ function addFloatRows(x: Float32Array, n0: number, count: number, row0: number, 
   }
 }
 
-/** WebAssembly SIMD kernels where there are some (Q8_0, Q4_K); off only to compare the paths */
+/** WebAssembly SIMD kernels where there are some (Q8_0, Q4_K, Q6_K); off only to test and compare the paths */
 let useSimd = true;
 export function setSimdBlockSums(on: boolean): void {
   useSimd = on;

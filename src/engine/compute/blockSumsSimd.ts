@@ -1,11 +1,11 @@
-// SIMD kernels for the block sums of Q8_0 and Q4_K (the bulk of a Q8_0 and of a Q4_K_M file), as
+// SIMD kernels for the block sums of Q8_0, Q4_K and Q6_K (the bulk of a Q8_0 and of a Q4_K_M file), as
 // WebAssembly built here from its binary encoding: the project ships no compiler, and V8 (Node,
 // VS Code) runs WebAssembly SIMD natively. Each kernel walks a chunk of rows in groups of ROWS
 // rows; for one strip of 16 elements of those rows it keeps the column sums Σx, Σx², Σ|x| in
 // twelve f32x4 registers, then adds them into float64 column sums. The values are ggml's own
 // float32 values (the f32 products and differences ggml's dequantization computes); each row's
 // sums are added in float64 per strip. Only the per-block scales come from JavaScript
-// (blockSumsWasm.ts): the f16 decoding and Q4_K's 6-bit scale packing.
+// (blockSumsWasm.ts): the f16 decoding, Q4_K's packed 6-bit scales, Q6_K's signed ones.
 
 /** rows per group: a column's float32 partial sum covers at most this many elements */
 export const ROWS = 16;
@@ -107,6 +107,9 @@ const S = {
   i16x8ExtLowS: 0x87,
   i16x8ExtHighS: 0x88,
   i16x8ShrU: 0x8d,
+  i16x8Shl: 0x8b,
+  i16x8Sub: 0x91,
+  or: 0x50,
   i32x4ExtLowS: 0xa7,
   i32x4ExtHighS: 0xa8,
   i32x4ExtLowU: 0xa9,
@@ -124,9 +127,12 @@ const S = {
 const HIGH_PAIR = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /**
- * Parameters of every kernel, in order. The strip table holds, per strip of a row, three i32:
- * its byte offset in the row, the index of its (first) scale in the row's scales, its first column.
+ * Parameters of every kernel, in order. The strip table holds, per strip of a row, five i32: its
+ * byte offset in the row, the index of its (first) scale in the row's scales, its first column,
+ * and two that only some formats use (Q6_K: the byte offset of its high bits, its nibble shift).
  */
+export const STRIP_FIELDS = 5;
+const STRIP_BYTES = 4 * STRIP_FIELDS;
 const PARAMS = ['src', 'count', 'nStrips', 'rowBytes', 'scalesA', 'scalesB', 'nScales', 'strips', 'colOut', 'colStride', 'rowOut'] as const;
 type Param = (typeof PARAMS)[number];
 
@@ -134,8 +140,8 @@ interface KernelSpec {
   name: string;
   /** column offsets of the four f32x4 values a strip yields, from the strip's first column */
   colOffsets: readonly [number, number, number, number];
-  /** pushes nothing; sets the locals x[0..3] from the strip at local p, scales at local si */
-  produce(b: Body, p: number, si: number, x: readonly number[], param: (n: Param) => number): void;
+  /** pushes nothing; sets the locals x[0..3] from the strip at local p (its table entry at local t), scales at local si */
+  produce(b: Body, p: number, si: number, x: readonly number[], param: (n: Param) => number, t: number): void;
 }
 
 function kernel(spec: KernelSpec): number[] {
@@ -163,7 +169,7 @@ function kernel(spec: KernelSpec): number[] {
         () => b.get(P('nStrips')),
         () => b.i32(1),
         () => {
-          b.get(s).i32(12).op(0x6c).get(P('strips')).op(0x6a).set(t);
+          b.get(s).i32(STRIP_BYTES).op(0x6c).get(P('strips')).op(0x6a).set(t);
           for (const row of acc) for (const a of row) zero().set(a);
           b.loop(
             r,
@@ -174,7 +180,7 @@ function kernel(spec: KernelSpec): number[] {
               // p = src + r * rowBytes + strip byte offset; si = (r * nScales + strip scale) * 4
               b.get(P('src')).get(r).get(P('rowBytes')).op(0x6c, 0x6a).get(t).op(0x28, ...Body.mem(2, 0), 0x6a).set(p);
               b.get(r).get(P('nScales')).op(0x6c).get(t).op(0x28, ...Body.mem(2, 4), 0x6a).i32(2).op(0x74).set(si);
-              spec.produce(b, p, si, x, P);
+              spec.produce(b, p, si, x, P, t);
               for (let k = 0; k < 4; k++) {
                 b.get(x[k]!).get(x[k]!).simd(S.f32x4Mul).set(sq[k]!);
                 b.get(x[k]!).simd(S.f32x4Abs).set(ab[k]!);
@@ -253,7 +259,46 @@ const Q4_K_KERNEL: KernelSpec = {
   },
 };
 
-export const SIMD_KERNELS = [Q8_0_KERNEL, Q4_K_KERNEL] as const;
+/**
+ * Q6_K strip: 8 positions l..l+7 of one 16-element half of a 32-wide quarter pair: quarters 0 and
+ * 1 (shift 0) or 2 and 3 (shift 4) of a 128-element half-block, q = low bits | high bits << 4,
+ * minus 32, x = (d·sc)·q with the quarter's signed scale (the second quarter's two scales on).
+ */
+const Q6_K_KERNEL: KernelSpec = {
+  name: 'q6_k',
+  colOffsets: [0, 4, 32, 36],
+  produce(b, p, si, x, P, t) {
+    const wl0 = b.local(V128), wl1 = b.local(V128), wh = b.local(V128), qa = b.local(V128), qb = b.local(V128);
+    const sh = b.local(I32);
+    const dA = b.local(V128), dB = b.local(V128);
+    const splat16 = (v: number) => b.simd(S.const, ...new Array(8).fill(0).flatMap(() => [v & 0xff, v >> 8]));
+    b.get(t).op(0x28, ...Body.mem(2, 16)).set(sh);
+    b.get(p).simd(S.load8x8u, ...Body.mem(0)).set(wl0);
+    b.get(p).simd(S.load8x8u, ...Body.mem(0, 32)).set(wl1);
+    // the high bits: the row's start is p − (byte offset), plus the table's qh offset
+    b.get(p).get(t).op(0x28, ...Body.mem(2, 0)).op(0x6b).get(t).op(0x28, ...Body.mem(2, 12)).op(0x6a).simd(S.load8x8u, ...Body.mem(0)).set(wh);
+    const quant = (w: number, hiShift: () => void, out: number) => {
+      b.get(w).get(sh).simd(S.i16x8ShrU);
+      splat16(15).simd(S.and);
+      b.get(wh);
+      hiShift();
+      b.simd(S.i16x8ShrU);
+      splat16(3).simd(S.and).i32(4).simd(S.i16x8Shl).simd(S.or);
+      splat16(32).simd(S.i16x8Sub).set(out);
+    };
+    quant(wl0, () => b.get(sh), qa);
+    quant(wl1, () => b.get(sh).i32(2).op(0x6a), qb);
+    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 0)).set(dA);
+    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 8)).set(dB);
+    const src = [qa, qa, qb, qb];
+    const ds = [dA, dA, dB, dB];
+    for (let k = 0; k < 4; k++) {
+      b.get(src[k]!).simd(k % 2 ? S.i32x4ExtHighS : S.i32x4ExtLowS).simd(S.f32x4ConvertS).get(ds[k]!).simd(S.f32x4Mul).set(x[k]!);
+    }
+  },
+};
+
+export const SIMD_KERNELS = [Q8_0_KERNEL, Q4_K_KERNEL, Q6_K_KERNEL] as const;
 export type KernelName = (typeof SIMD_KERNELS)[number]['name'];
 
 /** The module's bytes: one memory imported as env.memory, one exported function per kernel. */

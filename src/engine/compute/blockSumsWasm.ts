@@ -1,13 +1,13 @@
-// Block sums of Q8_0 and Q4_K tensors through the WebAssembly SIMD kernels of blockSumsSimd.ts:
+// Block sums of Q8_0, Q4_K and Q6_K tensors through the WebAssembly SIMD kernels of blockSumsSimd.ts:
 // JavaScript reads the file a chunk of rows at a time into the module's memory and decodes the
-// per-block scales (f16, Q4_K's packed 6-bit scales and mins) into float32 arrays there; the
+// per-block scales (f16, Q4_K's packed 6-bit scales and mins, Q6_K's int8 ones) into float32 arrays there; the
 // kernel does every per-element step. Column sums stay in the module's memory, in float64, for the
 // whole tensor.
 import { GgmlType } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorSums } from '../analysis/weightStats';
 import { scaleMinK4 } from './blockSumsDirect';
-import { simdModuleBytes, type KernelName } from './blockSumsSimd';
+import { STRIP_FIELDS, simdModuleBytes, type KernelName } from './blockSumsSimd';
 
 const fr = Math.fround;
 
@@ -19,8 +19,8 @@ interface Layout {
   blockElements: number;
   scalesPerBlock: number;
   stripsPerBlock: number;
-  /** strip j of block i: byte offset in the row, first scale index, first column */
-  strip(i: number, j: number): [number, number, number];
+  /** strip j of block i: byte offset in the row, first scale index, first column, and what some formats need more */
+  strip(i: number, j: number): number[];
   /** decodes row r's scales (nb blocks at byte o of src) into A, B at index base */
   scales(src: Uint8Array, o: number, nb: number, A: Float32Array, B: Float32Array, base: number): void;
 }
@@ -69,6 +69,31 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
       },
     },
   ],
+  [
+    GgmlType.Q6_K,
+    {
+      kernel: 'q6_k',
+      blockBytes: 210,
+      blockElements: 256,
+      scalesPerBlock: 16,
+      // per 128-element half n: positions l in 4 strips of 8, times quarters (0, 1) and (2, 3)
+      stripsPerBlock: 16,
+      strip(i, j) {
+        const n = j >> 3;
+        const upper = (j >> 2) & 1; // quarters 2, 3: the high nibbles, the high bits at shift 4
+        const l = 8 * (j & 3);
+        const o = 210 * i;
+        return [o + 64 * n + l, 16 * i + 8 * n + (l >> 4) + 4 * upper, 256 * i + 128 * n + 64 * upper + l, o + 128 + 32 * n + l, 4 * upper];
+      },
+      scales(src, o, nb, A, _B, base) {
+        const half = halfTableView();
+        for (let i = 0; i < nb; i++, o += 210) {
+          const d = half[src[o + 208]! | (src[o + 209]! << 8)]!;
+          for (let k = 0; k < 16; k++) A[base + 16 * i + k] = fr(d * ((src[o + 192 + k]! << 24) >> 24));
+        }
+      },
+    },
+  ],
 ]);
 
 let instance: { memory: WebAssembly.Memory; kernels: Record<KernelName, Kernel> } | undefined | null;
@@ -93,7 +118,7 @@ export function hasSimdSums(type: number): boolean {
 const align = (n: number) => (n + 15) & ~15;
 
 /**
- * Row and column sums of a Q8_0 or Q4_K tensor ([n1, n0]); `readRows(start, count)` gives the
+ * Row and column sums of a Q8_0, Q4_K or Q6_K tensor ([n1, n0]); `readRows(start, count)` gives the
  * bytes of rows [start, start + count); at most `chunkRows` rows are read at once.
  */
 export function simdSums(type: number, n0: number, n1: number, chunkRows: number, readRows: (start: number, count: number) => Uint8Array): TensorSums {
@@ -110,15 +135,15 @@ export function simdSums(type: number, n0: number, n1: number, chunkRows: number
   const scalesA = rowOut + align(per * 48);
   const scalesB = scalesA + align(per * nScales * 4);
   const strips = scalesB + align(per * nScales * 4);
-  const src = strips + align(nStrips * 12);
+  const src = strips + align(nStrips * 4 * STRIP_FIELDS);
   const need = src + per * rowBytes;
   const have = m.memory.buffer.byteLength;
   if (need > have) m.memory.grow(Math.ceil((need - have) / 65536));
   const buf = m.memory.buffer;
   const bytes = new Uint8Array(buf);
   bytes.fill(0, colOut, rowOut);
-  const table = new Int32Array(buf, strips, nStrips * 3);
-  for (let i = 0; i < nb; i++) for (let j = 0; j < L.stripsPerBlock; j++) table.set(L.strip(i, j), 3 * (i * L.stripsPerBlock + j));
+  const table = new Int32Array(buf, strips, nStrips * STRIP_FIELDS);
+  for (let i = 0; i < nb; i++) for (let j = 0; j < L.stripsPerBlock; j++) table.set(L.strip(i, j), STRIP_FIELDS * (i * L.stripsPerBlock + j));
   const A = new Float32Array(buf, scalesA, per * nScales);
   const B = new Float32Array(buf, scalesB, per * nScales);
   const rowSums = new Float64Array(buf, rowOut, per * 6);
