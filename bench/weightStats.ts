@@ -3,7 +3,8 @@
 // model, all variants of all models interleaved round-robin in one process (the order rotates
 // every round). Each timing records wall and CPU time and the machine's load average, since the
 // machine is shared. Also the cost per weight of each reducer on one matrix of each type.
-// Usage: node --import tsx bench/weightStats.ts [--reps 3] [--threads 1] [--models llama2-7b-q4km,llama2-7b-q8]
+// Usage: node --import tsx bench/weightStats.ts [--reps 3] [--threads 1] [--models llama2-7b-q4km,llama2-7b-q8] [--ggml 0]
+// (--ggml 0 leaves out the ggml graph, which takes minutes per round on a 7B file)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { getBackend } from '../src/engine/llama/backend';
@@ -65,10 +66,8 @@ async function main(): Promise<void> {
   const native = (await getBackend('cpu')).native;
   const device = ComputeDevice.open(native, { threads, gpu: false });
   const ggml = new GgmlReducer(device, { blockSums: false });
-  const reducers: [string, TensorReducer][] = [
-    ['block sums (WebAssembly SIMD and JavaScript, 1 thread)', blockSumsReducer],
-    [`ggml graph (${device.label})`, ggml],
-  ];
+  const reducers: [string, TensorReducer][] = [['block sums (WebAssembly SIMD and JavaScript, 1 thread)', blockSumsReducer]];
+  if (arg('ggml', '1') !== '0') reducers.push([`ggml graph (${device.label})`, ggml]);
   const files = await Promise.all(models.map(async (m) => ({ model: m, path: await ensureBenchModel(m) })));
   const opened = files.map((f) => ({ ...f, file: LlamaModelFile.open(f.path), size: fs.statSync(f.path).size }));
   try {

@@ -6,7 +6,6 @@
 import { GgmlType } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorSums } from '../analysis/weightStats';
-import { scaleMinK4 } from './blockSumsDirect';
 import { STRIP_FIELDS, simdModuleBytes, type KernelName } from './blockSumsSimd';
 
 const fr = Math.fround;
@@ -24,9 +23,6 @@ interface Layout {
   /** decodes row r's scales (nb blocks at byte o of src) into A, B at index base */
   scales(src: Uint8Array, o: number, nb: number, A: Float32Array, B: Float32Array, base: number): void;
 }
-
-const sc = new Uint8Array(8);
-const mn = new Uint8Array(8);
 
 const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
   [
@@ -59,11 +55,15 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
         for (let i = 0; i < nb; i++, o += 144) {
           const d = half[src[o]! | (src[o + 1]! << 8)]!;
           const min = half[src[o + 2]! | (src[o + 3]! << 8)]!;
-          scaleMinK4(src, o + 4, sc, mn);
           const at = base + 8 * i;
-          for (let k = 0; k < 8; k++) {
-            A[at + k] = fr(d * sc[k]!);
-            B[at + k] = fr(min * mn[k]!);
+          // ggml's get_scale_min_k4, unrolled: 12 bytes hold eight 6-bit scales and eight 6-bit mins
+          const q = o + 4;
+          for (let j = 0; j < 4; j++) {
+            const lo = src[q + j]!, mid = src[q + j + 4]!, hi = src[q + j + 8]!;
+            A[at + j] = fr(d * (lo & 63));
+            B[at + j] = fr(min * (mid & 63));
+            A[at + j + 4] = fr(d * ((hi & 0xf) | ((lo >> 6) << 4)));
+            B[at + j + 4] = fr(min * ((hi >> 4) | ((mid >> 6) << 4)));
           }
         }
       },
