@@ -106,7 +106,7 @@ async function main(): Promise<void> {
         if (v.model !== o.model) return;
         const ts = times[i]!;
         const ratios = ts.map((t, r) => t.wall / times[base]![r]!.wall);
-        const cpu = v.read ? '' : f2((median(ts.map((t) => t.cpu)) * 1e6) / weights);
+        const cpu = f2((median(ts.map((t) => t.cpu)) * 1e6) / weights);
         lines.push(`| ${v.name} | ${f0(median(ts.map((t) => t.wall)))} | ${f0(Math.min(...ts.map((t) => t.wall)))} | ${f0(Math.max(...ts.map((t) => t.wall)))} | ${f2(median(ratios))}x (${f2(Math.min(...ratios))}-${f2(Math.max(...ratios))}) | ${cpu} |`);
       });
       lines.push('');

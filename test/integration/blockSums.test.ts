@@ -138,6 +138,14 @@ describe('block sums equal the sums of the dequantized values', () => {
     assert.ok(reads.length >= 1 && reads.reduce((a, b) => a + b) === n1, `reads ${reads.join(',')}`);
     const ours = plainSums(n0, n1, (start, count) => dequantizeRows(type, bytes.subarray(start * rowBytes), count * n0));
     assertSumsAgree(got, ours, 'Q4_K 4099 x 4096', SIMD_TOL);
+    // read in place, as from a file: the SIMD path reads about 1 MB at a time
+    const into: number[] = [];
+    const inPlace = tensorBlockSums(t, () => assert.fail('readRows is not used when rows can be read in place'), (start, count, dst) => {
+      into.push(count);
+      dst.set(bytes.subarray(start * rowBytes, (start + count) * rowBytes));
+    });
+    assert.ok(into.length > 2 && into.reduce((a, b) => a + b) === n1, `in place: ${into.length} reads`);
+    assertSumsAgree(inPlace, ours, 'Q4_K 4099 x 4096, read in place', SIMD_TOL);
   });
 
   test('a type without block sums is refused with its name', () => {

@@ -5,12 +5,14 @@
 // own); one fused pass then adds every element into its row's and its column's Σx, Σx², Σ|x| in
 // float64, two rows at a time so that each column sum is read and written once per two elements.
 // The file is read sequentially in chunks of whole rows; everything else stays in the caches.
+import * as fs from 'node:fs';
 import type { LlamaModelFile } from '../gguf/llamaModel';
+import { FileSource } from '../gguf/source';
 import type { TensorInfo } from '../gguf/reader';
 import { GgmlType, bytesFor, typeName, typeTraits } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorReducer, TensorSums } from '../analysis/weightStats';
-import { hasSimdSums, simdSums } from './blockSumsWasm';
+import { hasSimdSums, simdSums, type ReadRowsInto } from './blockSumsWasm';
 import { f16, q4kTwoRows, q6kTwoRows, q80TwoRows, scaleMinK4, type Sums, type TwoRowKernel } from './blockSumsDirect';
 
 const fr = Math.fround;
@@ -420,7 +422,7 @@ export type TensorShape = Pick<TensorInfo, 'type' | 'dims' | 'nElements' | 'name
  * straight from its stored blocks; `readRows(start, count)` gives the bytes of rows
  * [start, start + count).
  */
-export function tensorBlockSums(t: TensorShape, readRows: (start: number, count: number) => Uint8Array): TensorSums {
+export function tensorBlockSums(t: TensorShape, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto): TensorSums {
   const n0 = t.dims[0]!;
   const n1 = t.nElements / n0;
   const s: Sums = {
@@ -431,7 +433,7 @@ export function tensorBlockSums(t: TensorShape, readRows: (start: number, count:
   if (!f && !FLOAT_TYPES.includes(t.type)) throw new RangeError(`block sums: unsupported tensor type ${typeName(t.type)} in ${t.name}`);
   const rowBytes = bytesFor(t.type, n0);
   const per = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
-  if (useSimd && hasSimdSums(t.type)) return simdSums(t.type, n0, n1, per, readRows);
+  if (useSimd && hasSimdSums(t.type)) return simdSums(t.type, n0, n1, readRows, readRowsInto);
   const p0 = f ? newPlanes(n0, f.sub) : undefined;
   const p1 = f ? newPlanes(n0, f.sub) : undefined;
   const floats = f ? undefined : new Float32Array(Math.min(per, n1) * n0);
@@ -444,9 +446,34 @@ export function tensorBlockSums(t: TensorShape, readRows: (start: number, count:
   return s;
 }
 
+/**
+ * Block sums of a tensor of a model file. A file on disk is read straight into the kernels'
+ * memory through a descriptor of its own: no buffer per chunk, one copy instead of three.
+ */
+export function fileBlockSums(file: LlamaModelFile, t: TensorInfo): TensorSums {
+  const readRows = (start: number, count: number) => file.file.readRowBytes(t, start, count);
+  const source = file.file.source;
+  if (!(source instanceof FileSource) || !(useSimd && hasSimdSums(t.type))) return tensorBlockSums(t, readRows);
+  const fd = fs.openSync(source.name, 'r');
+  try {
+    const rowBytes = bytesFor(t.type, t.dims[0]!);
+    const base = file.file.dataOffset + t.offset;
+    return tensorBlockSums(t, readRows, (start, count, into) => {
+      const length = count * rowBytes;
+      for (let done = 0; done < length; ) {
+        const n = fs.readSync(fd, into, done, length - done, base + start * rowBytes + done);
+        if (n === 0) throw new Error(`${source.name}: unexpected end of file in tensor ${t.name}`);
+        done += n;
+      }
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The weight-statistics reducer over block sums, in this thread. */
 export const blockSumsReducer: TensorReducer = {
   label: 'block sums (JavaScript)',
-  reduce: (file: LlamaModelFile, t: TensorInfo) => tensorBlockSums(t, (start, count) => file.file.readRowBytes(t, start, count)),
+  reduce: fileBlockSums,
 };
 

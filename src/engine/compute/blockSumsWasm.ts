@@ -117,16 +117,22 @@ export function hasSimdSums(type: number): boolean {
 
 const align = (n: number) => (n + 15) & ~15;
 
+/** Reads rows [start, start + count) into `into` (exactly their bytes). */
+export type ReadRowsInto = (start: number, count: number, into: Uint8Array) => void;
+
+/** bytes per kernel call: small enough that the rows just read are still in the cache */
+const SIMD_CHUNK_BYTES = 1 << 20;
+
 /**
  * Row and column sums of a Q8_0, Q4_K or Q6_K tensor ([n1, n0]); `readRows(start, count)` gives the
- * bytes of rows [start, start + count); at most `chunkRows` rows are read at once.
+ * bytes of rows [start, start + count), or `readRowsInto` puts them in place.
  */
-export function simdSums(type: number, n0: number, n1: number, chunkRows: number, readRows: (start: number, count: number) => Uint8Array): TensorSums {
+export function simdSums(type: number, n0: number, n1: number, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto): TensorSums {
   const L = LAYOUTS.get(type)!;
   const m = simd()!;
   const nb = n0 / L.blockElements;
   const rowBytes = nb * L.blockBytes;
-  const per = Math.max(1, Math.min(chunkRows, n1));
+  const per = Math.max(1, Math.min(Math.floor(SIMD_CHUNK_BYTES / rowBytes), n1));
   const nStrips = nb * L.stripsPerBlock;
   const nScales = nb * L.scalesPerBlock;
   // memory: column sums [3][n0] f64, row sums [per][3][2] f64, scales A and B [per][nScales] f32, strip table, the rows
@@ -151,8 +157,14 @@ export function simdSums(type: number, n0: number, n1: number, chunkRows: number
   const rows = { length: n0, sum: new Float64Array(n1), sumSq: new Float64Array(n1), sumAbs: new Float64Array(n1) };
   for (let start = 0; start < n1; start += per) {
     const count = Math.min(per, n1 - start);
-    const chunk = readRows(start, count);
-    bytes.set(chunk.subarray(0, count * rowBytes), src);
+    let chunk: Uint8Array;
+    if (readRowsInto) {
+      chunk = bytes.subarray(src, src + count * rowBytes);
+      readRowsInto(start, count, chunk);
+    } else {
+      chunk = readRows(start, count);
+      bytes.set(chunk.subarray(0, count * rowBytes), src);
+    }
     for (let r = 0; r < count; r++) L.scales(chunk, r * rowBytes, nb, A, B, r * nScales);
     rowSums.fill(0);
     kernel(src, count, nStrips, rowBytes, scalesA, scalesB, nScales, strips, colOut, n0 * 8, rowOut);

@@ -10,7 +10,7 @@ import { GgmlType } from '../gguf/ggmlTypes';
 import type { Ptr } from '../llama/native';
 import type { AxisSums, TensorReducer, TensorSums } from '../analysis/weightStats';
 import type { ComputeDevice } from './device';
-import { hasBlockSums, tensorBlockSums } from './blockSums';
+import { fileBlockSums, hasBlockSums } from './blockSums';
 
 export interface ReducerOptions {
   /** sum from the blocks where the type allows (default true); false: always the ggml graph */
@@ -53,7 +53,7 @@ export class GgmlReducer implements TensorReducer {
   }
 
   reduce(file: LlamaModelFile, t: TensorInfo): TensorSums {
-    if (this.blockSums && hasBlockSums(t.type)) return tensorBlockSums(t, (start, count) => file.file.readRowBytes(t, start, count));
+    if (this.blockSums && hasBlockSums(t.type)) return fileBlockSums(file, t);
     return this.graphReduce(file, t);
   }
 
