@@ -1,7 +1,9 @@
 // inner-world: the analyses from a terminal, JSON on stdout (a table with --table).
 // Exit codes are part of the contract: 0 ok, 1 usage, 2 bad input or model, 3 internal error.
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { isInnerWorldError, type ErrorCode } from '../engine/errors';
+import { isInnerWorldError, quoteFileText, type ErrorCode } from '../engine/errors';
+import { validateModelPath } from '../engine/gguf/validate';
 import { GgufError } from '../engine/gguf/errors';
 import { COMMANDS, findCommand } from './commands';
 import { CliContext, defaultCacheDir, type GlobalOptions } from './context';
@@ -76,6 +78,8 @@ export async function runCli(argv: readonly string[]): Promise<CliOutput> {
     };
     const options = cmd.parse(v); // usage errors before the model is touched
     ctx = new CliContext(parsed.positionals[0]!, global);
+    // what llama.cpp would abort on, and hyperparameters the file cannot hold, are refused here
+    validateModelPath(parsed.positionals[0]!);
     const result = await cmd.run(ctx, options);
     const text = v['table'] === true ? (formatTable(cmd.name, result) ?? JSON.stringify(result, null, 2)) : JSON.stringify(result, jsonNumbers, 2);
     return { code: EXIT.ok, stdout: `${text}\n`, stderr: '' };
@@ -108,8 +112,59 @@ export function failure(e: unknown): CliOutput {
   return { code: EXIT.internal, stdout: '', stderr: `inner-world: internal error: ${err.message}${stack}\n` };
 }
 
+/** Set in the child that does a command's work; the parent only watches it. */
+const CHILD_ENV = 'INNER_WORLD_CLI_CHILD';
+
+/**
+ * Runs this same command line in a child process and passes its output and exit code through.
+ * llama.cpp and ggml abort the process on a failed assertion (and V8 on heap exhaustion): in the
+ * child, that is a signal the parent sees and reports as exit 3 with one line, instead of a
+ * silent death. The child's stderr is held back so a crash's backtrace is summarized, not dumped.
+ */
+export function runContained(argv: readonly string[], script = process.argv[1]!, env: NodeJS.ProcessEnv = process.env): Promise<CliOutput> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, [CHILD_ENV]: '1' } });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString('utf8');
+      if (err.length > 1 << 16) err = err.slice(-(1 << 15)); // a crash's log tail is what matters
+    });
+    child.on('error', (e) => resolve({ code: EXIT.internal, stdout: '', stderr: `inner-world: internal error: could not start the worker process: ${e.message}\n` }));
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      if (signal === null && code !== null && code <= EXIT.internal) {
+        resolve({ code, stdout, stderr: err });
+        return;
+      }
+      resolve({ code: EXIT.internal, stdout: '', stderr: `${crashLine(argv, signal ?? `exit code ${code}`, err)}\n` });
+    });
+  });
+}
+
+/** One line for a child that died: what ran, how it died, the most telling line it printed. */
+export function crashLine(argv: readonly string[], how: string, stderr: string): string {
+  // backtrace frames ("12: 0x...", "at f (...)", "#3 ...") say where, not what
+  const lines = stderr.split(/\r?\n/).filter((l) => l.trim() !== '' && !/^\s*(\d+:\s|at\s|#\d+\s)/.test(l));
+  const telling = [...lines].reverse().find((l) => /GGML_ASSERT|GGML_ABORT|FATAL ERROR|out of memory|terminate called|error/i.test(l));
+  const file = argv[1] !== undefined ? ` on ${quoteFileText(argv[1], 120)}` : '';
+  const said = telling !== undefined ? `; it last said ${quoteFileText(telling.trim(), 160)}` : '';
+  return `inner-world: the engine crashed (${how}) running "${quoteFileText(argv[0] ?? '', 30).slice(1, -1)}"${file}${said}. The model file may be one llama.cpp cannot run; nothing else was affected.`;
+}
+
+/** Commands whose work runs in a child: every command with a model (help and usage stay here). */
+function runsInChild(argv: readonly string[]): boolean {
+  if (process.env[CHILD_ENV] === '1') return false;
+  const [name, ...rest] = argv;
+  return name !== undefined && findCommand(name) !== undefined && !rest.includes('--help') && !rest.includes('-h');
+}
+
 async function main(): Promise<void> {
-  const out = await runCli(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // a test hook: the child aborts as llama.cpp does on a failed assertion, to prove containment
+  if (process.env[CHILD_ENV] === '1' && process.env['INNER_WORLD_TEST_ABORT'] === '1') process.abort();
+  const out = runsInChild(argv) ? await runContained(argv) : await runCli(argv);
   if (out.stdout) await new Promise<void>((resolve) => process.stdout.write(out.stdout, () => resolve()));
   if (out.stderr) await new Promise<void>((resolve) => process.stderr.write(out.stderr, () => resolve()));
   process.exit(out.code); // llama.cpp's threads must not keep the process alive
