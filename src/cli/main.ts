@@ -2,7 +2,7 @@
 // Exit codes are part of the contract: 0 ok, 1 usage, 2 bad input or model, 3 internal error.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { isInnerWorldError, quoteFileText, type ErrorCode } from '../engine/errors';
+import { escapeControls, isInnerWorldError, quoteFileText, type ErrorCode } from '../engine/errors';
 import { validateModelPath } from '../engine/gguf/validate';
 import { GgufError } from '../engine/gguf/errors';
 import { COMMANDS, findCommand } from './commands';
@@ -104,12 +104,22 @@ export function failure(e: unknown): CliOutput {
   if (e instanceof UsageError) return { code: EXIT.usage, stdout: '', stderr: `inner-world: ${e.message}\nRun "inner-world --help" for the commands.\n` };
   if (isInnerWorldError(e)) {
     const code = BAD_INPUT.has(e.code) ? EXIT.badInput : EXIT.internal;
-    return { code, stdout: '', stderr: `inner-world: ${e.message}${e.detail ? `\n${e.detail}` : ''}\n` };
+    // one line: the detail (llama.cpp's log) is summarized by its telling line; all of it with INNER_WORLD_DEBUG
+    const debug = process.env['INNER_WORLD_DEBUG'] && e.detail ? `\n${e.detail}` : '';
+    return { code, stdout: '', stderr: `${escapeControls(`inner-world: ${e.message}${detailLine(e.detail)}`)}${debug}\n` };
   }
   if (e instanceof GgufError) return { code: EXIT.badInput, stdout: '', stderr: `inner-world: ${e.message}\n` };
   const err = e instanceof Error ? e : new Error(String(e));
   const stack = process.env['INNER_WORLD_DEBUG'] ? `\n${err.stack}` : '';
   return { code: EXIT.internal, stdout: '', stderr: `inner-world: internal error: ${err.message}${stack}\n` };
+}
+
+/** The line of an error's detail (llama.cpp's log) that says what went wrong, as " (...)", or ''. */
+function detailLine(detail: string | undefined): string {
+  if (!detail) return '';
+  const lines = detail.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const telling = lines.find((l) => /error|GGML_ASSERT|not found|invalid|wrong/i.test(l)) ?? lines[lines.length - 1];
+  return telling ? ` (${quoteFileText(telling, 200).slice(1, -1)})` : '';
 }
 
 /** Set in the child that does a command's work; the parent only watches it. */

@@ -16,6 +16,7 @@ import { weightStats } from '../../src/engine/analysis/weightStats';
 import { referenceReducer } from '../../src/engine/analysis/reference/reducer';
 import { crashLine, failure, runCli } from '../../src/cli/main';
 import { GgufFile } from '../../src/engine/gguf/reader';
+import { BufferSource } from '../../src/engine/gguf/source';
 import { writeGguf, type TensorToWrite } from '../../src/engine/gguf/writer';
 import { GgufValueType as T, type GgufValue } from '../../src/engine/gguf/values';
 import type { AttentionResult, InfoResult, MiddleResult, StatesResult } from '../../src/cli/format';
@@ -212,6 +213,42 @@ describe('inner-world CLI', () => {
       assert.match(r.stderr, reason, what);
       assert.equal(r.stderr.split(path.basename(file)).length - 1, 1, `${what}: the path once: ${r.stderr}`);
       assert.ok(r.stderr.length < 500, `${what}: ${r.stderr.length} characters`);
+    }
+  });
+
+  test('fuzzed model files through the CLI: exit 0 or 2 with one clear line in-process; the executable contains whatever gets past', async () => {
+    const base = fs.readFileSync(await ensureFixture('tiny-tied-q8'));
+    const headerEnd = GgufFile.fromSource(new BufferSource(new Uint8Array(base), 'base')).dataOffset;
+    let seed = 0x5eed;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const codes = new Map<number, number>();
+    const variants: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const b = Buffer.from(base);
+      // half the flips in the first KB (counts, hyperparameters, the first keys), half anywhere in the header
+      for (let k = 0; k < 3; k++) b[i % 2 === 0 ? rand(1024) : rand(headerEnd)] = rand(256);
+      const file = path.join(tmp, `fuzz-${i}.gguf`);
+      fs.writeFileSync(file, b);
+      variants.push(file);
+      const r = await cli('info', file);
+      codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+      assert.ok(r.code === 0 || r.code === 2, `fuzz-${i}: exit ${r.code}: ${r.stderr}`);
+      if (r.code === 2) {
+        oneClearLine(r, `fuzz-${i}`);
+        assert.match(r.stderr, /^inner-world: .*fuzz-\d+\.gguf/, 'names the file');
+      } else {
+        assert.equal(r.stderr, '');
+      }
+    }
+    assert.ok((codes.get(2) ?? 0) > 0, `some variants are refused: ${JSON.stringify([...codes])}`);
+    // through the executable, a prompt view: exit 0, 2, or 3 for a crash the worker contained; one line when not 0
+    for (const file of variants.slice(0, 4)) {
+      const r = await cliProcess(['lens', file, '--prompt', 'the red ball']);
+      assert.ok([0, 2, 3].includes(r.code), `${path.basename(file)}: exit ${r.code}: ${r.stderr}`);
+      if (r.code !== 0) oneClearLine(r, path.basename(file));
     }
   });
 

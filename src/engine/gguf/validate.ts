@@ -235,8 +235,11 @@ function checkLlama(f: GgufFile, arch: string, hp: RawHparams, tokens: readonly 
   const tokenizer = f.get('tokenizer.ggml.model') as string;
   if (!LLAMA_TOKENIZERS.has(tokenizer)) throw new Refusal(`a Llama model with a ${q(tokenizer, 20)} tokenizer: Llama-family models use SentencePiece ("llama") or BPE ("gpt2")`);
   const { nLayers, dModel } = hp;
-  if (nLayers === undefined) throw new Refusal(`${k('block_count')} is missing`);
-  if (dModel === undefined) throw new Refusal(`${k('embedding_length')} is missing`);
+  // the keys llama.cpp's llama loader requires (llama_model::load_hparams: get_key without a default)
+  for (const name of ['context_length', 'embedding_length', 'block_count', 'attention.layer_norm_rms_epsilon']) {
+    if (f.value(k(name)) === undefined) throw new Refusal(`${k(name)} is missing: llama.cpp needs it to load a Llama model`);
+  }
+  if (nLayers === undefined || dModel === undefined) return; // unreachable: both were required just above
   const heads = perLayerOf(f, k('attention.head_count'), nLayers);
   if (!heads) throw new Refusal(`${k('attention.head_count')} is missing`);
   const kvHeads = perLayerOf(f, k('attention.head_count_kv'), nLayers) ?? heads;
