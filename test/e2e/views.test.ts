@@ -249,12 +249,14 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await wb().waitReady('prompt.txt');
     // a reloaded workbench restores its editors, activates the extension and revives each view:
     // on a busy machine that takes a while
-    for (const title of ['Layers', 'Token × Layer Grid', 'Attention', 'State Vectors']) {
-      await wb().page.locator('.tabs-container .tab', { hasText: `Inner World: ${title}` }).first().waitFor({ timeout: TIMEOUT * 3 });
-      await tab(title);
+    const commands = { Layers: 'Show Layers', 'Token × Layer Grid': 'Show Token × Layer Grid', Attention: 'Show Attention', 'State Vectors': 'Show State Vectors' } as const;
+    for (const [title, command] of Object.entries(commands)) {
+      await wb().page.locator('.tabs-container .tab', { hasText: `Inner World: ${title}` }).first().waitFor({ state: 'attached', timeout: TIMEOUT * 3 });
+      await wb().runCommand(`Inner World: ${command}`);
       const v = await view(title, TIMEOUT * 4);
       await v.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 3 });
     }
+    await wb().runCommand('Inner World: Show Layers');
     const layers = await view('Layers');
     assert.ok((await layers.locator('#tokens .chip').allInnerTexts()).includes('really'));
   });
