@@ -49,6 +49,8 @@ const LAYOUT: DemoLayout = {
 };
 const SCORES: HeadScores = { sinkMin: 6, sinkMax: 10, inductionMatch: 9, inductionSink: 6, inductionGain: 8 };
 const SENTENCES = 200_000;
+/** share of positions above which a token's identity code is weakened (see weakenFrequentIdentities) */
+const FREQUENT = 0.005;
 /** unseen tokens sit this far below the lowest grammar logit */
 const OUTSIDE_GAP = 8;
 
@@ -169,6 +171,8 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
 
   progress('building the circuits');
   const ids = identityCodes(n, L.idDims, new Rng(seed ^ 0x1d));
+  const idMaxOverlap = maxOverlap(ids);
+  weakenFrequentIdentities(ids, table.contextCount);
 
   progress('writing the model');
   const weights = demoTensors({
@@ -184,6 +188,7 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
     phi: headFit.phi,
     outsideLogit,
     prevHead: head,
+    latePrevHead: buildPrevTokenHead(dHead, DEMO_SHAPE.ropeFreqBase, DEMO_SHAPE.nCtxTrain, 24),
     rng: new Rng(seed ^ 0x5bd1e995),
   });
   const fit = {
@@ -215,7 +220,7 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
       prevTokenHeads: [DEMO_PREV_TOKEN_HEAD, DEMO_LATE_PREV_TOKEN_HEAD],
       inductionHead: DEMO_INDUCTION_HEAD,
       firstSinkLayer: DEMO_FIRST_SINK_LAYER,
-      idMaxOverlap: Number(maxOverlap(ids).toFixed(4)),
+      idMaxOverlap: Number(idMaxOverlap.toFixed(4)),
       ...SCORES,
     },
     params: weights.tensors.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0),
@@ -276,6 +281,23 @@ function fitDictionaries(table: BigramTable, l: DemoLayout): { design: Mat; thet
 /** Numbers for the report: 4 decimals. */
 function rounded(v: readonly number[]): number[] {
   return v.map((x) => Number(x.toFixed(4)));
+}
+
+/**
+ * Frequent tokens (the, to, ".") carry less identity: their codes are scaled by
+ * sqrt(FREQUENT / share) when their share of the positions is above FREQUENT. In the grammar's
+ * documents a repeated word says nothing about what follows it, so an induction head that acted on
+ * every repeated "the" would only cost the model its grammar; acting on rarer tokens, it costs
+ * little there and still completes repeated random text (test/integration/demoModel.test.ts).
+ */
+function weakenFrequentIdentities(ids: Mat, contextCount: Float64Array): void {
+  const total = contextCount.reduce((a, b) => a + b, 0);
+  for (let a = 0; a < ids.rows; a++) {
+    const share = contextCount[a]! / total;
+    if (share <= FREQUENT) continue;
+    const r = Math.sqrt(FREQUENT / share);
+    for (let k = 0; k < ids.cols; k++) ids.data[a * ids.cols + k]! *= r;
+  }
 }
 
 /** The largest |cosine| between two distinct non-zero rows. */

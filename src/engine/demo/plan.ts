@@ -28,7 +28,8 @@ export interface DepthPlan {
   readonly prevBlock: number;
   readonly alpha: number;
   readonly pid: number;
-  /** the block whose head 0 is the induction head, and |what it writes| when it finds its match */
+  /** the block whose head 0 is the induction head, and |what it writes| when it finds its match
+   * (the later FFNs grow it along with the prediction) */
   readonly inductionBlock: number;
   readonly iota: number;
   /** share of the final bigram logits that the embedding itself carries (the rest comes from Y) */
@@ -54,6 +55,8 @@ export interface PlanNorms {
   readonly m: readonly number[];
   /** p at every state: the final p times the prediction's strength relative to the final */
   readonly p: number[];
+  /** |what the induction head wrote| at every state, when it found its match (0 before it) */
+  readonly iota: number[];
   /** |h_l| for a grammar token (no induction match), states 0..nLayers */
   readonly norm: number[];
   /** |h| after block l's attention, before its FFN */
@@ -78,6 +81,8 @@ export function planNorms(plan: DepthPlan, designLength: number, dirLength: numb
   const mu = (1 - plan.directShare) / plan.y[L]!;
   const pred = plan.m.map((m, l) => lambda * m + mu * plan.y[l]!);
   const p = pred.map((v, l) => (l === 0 ? 0 : plan.p[L]! * v));
+  const after = plan.inductionBlock + 1;
+  const iota = pred.map((v, l) => (l < after ? 0 : (plan.iota * v) / pred[after]!));
   const gSq = (l: number): number => plan.g.slice(0, l).reduce((s, g) => s + (g * dirLength) ** 2, 0);
   const late = (l: number): number => (l > plan.prevBlock ? plan.alpha ** 2 + plan.pid ** 2 : 0);
   const sq = (l: number): number => plan.m[l]! ** 2 + (plan.y[l]! * designLength) ** 2 + p[l]! ** 2 + gSq(l) + late(l);
@@ -95,5 +100,5 @@ export function planNorms(plan: DepthPlan, designLength: number, dirLength: numb
     const shared = plan.m[l]! * plan.m[l + 1]! + plan.y[l]! * plan.y[l + 1]! * designLength ** 2 + p[l]! * p[l + 1]! + gSq(l) + late(l);
     return shared / (norm[l]! * norm[l + 1]!);
   });
-  return { m: plan.m, p, norm, mid, pred, lensScale, amplitude, gapCosine, lambda, mu };
+  return { m: plan.m, p, iota, norm, mid, pred, lensScale, amplitude, gapCosine, lambda, mu };
 }

@@ -98,8 +98,10 @@ export interface DemoWeightsInput {
   readonly ids: Mat;
   /** the logit every token outside the grammar (and BOS) gets after a grammar token */
   readonly outsideLogit: number;
-  /** query and key of a previous-token head with d_head dims */
+  /** query and key of the previous-token heads (d_head dims): layer 0's, and the later one's
+   * (a little softer, so that layer 0 head 0 stays the sharpest previous-token head) */
   readonly prevHead: PrevTokenHead;
+  readonly latePrevHead: PrevTokenHead;
   readonly rng: Rng;
 }
 
@@ -134,7 +136,7 @@ export function demoTensors(inp: DemoWeightsInput): DemoWeights {
   const rotations = Array.from({ length: L }, () => randomOrthogonal(l.dirDims, rng));
 
   // the logit scale: raw output rows (logit units against the final state) average length kappa
-  const iota = plan.iota;
+  const iota = norms.iota[L]!;
   const rawRow = (a: number): Float64Array => {
     const r = new Float64Array(d);
     for (let k = 0; k < w; k++) {
@@ -212,7 +214,7 @@ export function demoTensors(inp: DemoWeightsInput): DemoWeights {
   // layer prevBlock head 0: the previous token's leading direction dims (into g, through block 0's
   // rotation, as block 0 writes the token's own) and its identity (into prevId)
   const r0 = rotations[0]!;
-  prevTokenHead(ctx, blk, plan.prevBlock, 0, inp.prevHead, [
+  prevTokenHead(ctx, blk, plan.prevBlock, 0, inp.latePrevHead, [
     { from: 0, to: off.g, dims: l.prevDirDims, length: l.dirLength, write: plan.alpha, rotate: (r, c) => r0.data[r * l.dirDims + c]!, outDims: l.dirDims },
     { from: off.id, to: off.prevId, dims: l.idDims, length: l.idLength, write: plan.pid },
   ]);
@@ -344,7 +346,8 @@ function inductionHead(c: BlockContext, blk: Blk, plan: DepthPlan, s: HeadScores
  * Block `layer`'s FFN, linear for grammar tokens: each used unit's gate reads the bias slot (a
  * constant, so silu(gate) is a constant factor) and its up-projection one dim of the embedding or
  * of `prev`. Its down-projection writes what the plan adds: more of the embedding (m), more of the
- * prediction copy (y), a new rotation of the direction (g), a larger previous-token code (p).
+ * prediction copy (y), a new rotation of the direction (g), a larger previous-token code (p) and,
+ * from the induction block on, a larger induction output.
  */
 function ffnBlock(c: BlockContext, blk: Blk, layer: number, plan: DepthPlan, rot: Mat): void {
   const { d, l, off, norms } = c;
@@ -353,7 +356,8 @@ function ffnBlock(c: BlockContext, blk: Blk, layer: number, plan: DepthPlan, rot
   const down = blk(layer, 'ffn_down');
   const dFf = gate.length / d;
   const embDims = off.sink; // [0, sink): direction, bias, code, id
-  const units = embDims + l.codeDims;
+  const grows = layer >= plan.inductionBlock; // the induction head's output grows from its block on
+  const units = embDims + l.codeDims + (grows ? l.idDims : 0);
   if (units > dFf) throw new Error(`d_ff ${dFf} < ${units} units the FFN needs`);
   const scale = c.rms(norms.mid[layer]!);
   const m = norms.m[layer]!;
@@ -379,6 +383,13 @@ function ffnBlock(c: BlockContext, blk: Blk, layer: number, plan: DepthPlan, rot
     const u = embDims + k;
     up[u * d + off.prev + k] = 1;
     down[(off.prev + k) * dFf + u] = ((norms.p[layer + 1]! - pMid) / pMid) * (scale / f);
+  }
+  if (!grows) return;
+  const iMid = layer === plan.inductionBlock ? plan.iota : norms.iota[layer]!;
+  for (let k = 0; k < l.idDims; k++) {
+    const u = embDims + l.codeDims + k;
+    up[u * d + off.induct + k] = 1;
+    down[(off.induct + k) * dFf + u] = ((norms.iota[layer + 1]! - iMid) / iMid) * (scale / f);
   }
 }
 
