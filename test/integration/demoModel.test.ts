@@ -302,7 +302,8 @@ describe('demo model', () => {
     const shown = mean.map((p) => p.toFixed(3)).join(' ');
     for (let l = 0; l < L; l++) assert.ok(mean[l + 1]! > mean[l]!, `mean probability of the final top-1 by layer: ${shown}`);
     assert.ok(mean[L]! > 4 * mean[0]!, shown);
-    assert.ok(agree[0]! < 0.75 && agree[L - 2]! > 0.9, `share of positions whose top-1 is already the final one: ${agree.map((a) => a.toFixed(2)).join(' ')}`);
+    // the top-1 settles several layers before the end (the article's reading of Fig. 12)
+    assert.ok(agree[0]! < 0.85 && agree[L - 3]! > 0.999, `share of positions whose top-1 is already the final one: ${agree.map((a) => a.toFixed(2)).join(' ')}`);
 
     // layer 0 reads the input word's completions; the last layers the grammar's next word in context
     const toks = cache.tokens;
@@ -337,7 +338,13 @@ describe('demo model', () => {
   });
 
   test('(i) an induction head: random grammar words repeated, it attends to what followed their first occurrence', () => {
-    const words = DEMO_CATEGORY_NAMES.flatMap((c) => DEMO_CATEGORIES[c]);
+    // the most frequent tokens (the, to, ".", go, play...) carry weakened identities on purpose (the
+    // builder's weakenFrequentIdentities): words spelled with them are left out
+    const weak = new Set(report.circuits.weakIdentityTokens);
+    assert.ok(weak.size > 5 && weak.size < 40, `${weak.size} weakened identities`);
+    for (const w of ['the', 'to']) assert.ok(weak.has(ids(w)[0]!), w);
+    const words = DEMO_CATEGORY_NAMES.flatMap((c) => DEMO_CATEGORIES[c]).filter((w) => !ids(w).some((t) => weak.has(t)));
+    assert.ok(words.length > 200, `${words.length} words`);
     const rng = new Rng(11);
     for (let trial = 0; trial < 3; trial++) {
       // distinct tokens, so each has one first occurrence

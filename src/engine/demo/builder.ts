@@ -107,6 +107,8 @@ export interface DemoReport {
     readonly firstSinkLayer: number;
     /** largest |cosine| between two grammar tokens' identity codes */
     readonly idMaxOverlap: number;
+    /** the frequent tokens whose identity codes are weakened (token ids): the induction head barely acts on them */
+    readonly weakIdentityTokens: number[];
   } & HeadScores;
   readonly params: number;
   readonly fileBytes: number;
@@ -172,7 +174,7 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
   progress('building the circuits');
   const ids = identityCodes(n, L.idDims, new Rng(seed ^ 0x1d));
   const idMaxOverlap = maxOverlap(ids);
-  weakenFrequentIdentities(ids, table.contextCount);
+  const weakIdentityTokens = weakenFrequentIdentities(ids, table.contextCount).map((a) => counts.tokenIds[a]!);
 
   progress('writing the model');
   const weights = demoTensors({
@@ -221,6 +223,7 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
       inductionHead: DEMO_INDUCTION_HEAD,
       firstSinkLayer: DEMO_FIRST_SINK_LAYER,
       idMaxOverlap: Number(idMaxOverlap.toFixed(4)),
+      weakIdentityTokens,
       ...SCORES,
     },
     params: weights.tensors.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0),
@@ -290,14 +293,17 @@ function rounded(v: readonly number[]): number[] {
  * every repeated "the" would only cost the model its grammar; acting on rarer tokens, it costs
  * little there and still completes repeated random text (test/integration/demoModel.test.ts).
  */
-function weakenFrequentIdentities(ids: Mat, contextCount: Float64Array): void {
+function weakenFrequentIdentities(ids: Mat, contextCount: Float64Array): number[] {
   const total = contextCount.reduce((a, b) => a + b, 0);
-  for (let a = 0; a < ids.rows; a++) {
+  const weakened: number[] = [];
+  for (let a = 1; a < ids.rows; a++) {
     const share = contextCount[a]! / total;
     if (share <= FREQUENT) continue;
     const r = Math.sqrt(FREQUENT / share);
     for (let k = 0; k < ids.cols; k++) ids.data[a * ids.cols + k]! *= r;
+    weakened.push(a);
   }
+  return weakened;
 }
 
 /** The largest |cosine| between two distinct non-zero rows. */
