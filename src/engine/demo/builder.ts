@@ -1,7 +1,8 @@
 // The extension's default model, built in seconds on the user's machine: a Llama-architecture
-// GGUF with the real Llama-2 vocabulary whose dictionaries and first attention head are fitted
-// to the built-in grammar (./grammar.ts), so what the views show about it can be checked.
-// Deterministic: the same seed gives the same bytes.
+// GGUF with the real Llama-2 vocabulary whose dictionaries are fitted to the built-in grammar
+// (./grammar.ts) and whose circuits are constructed (./weights.ts, ./plan.ts): previous-token
+// heads, attention sinks, an induction head, FFNs that grow the state along a depth plan. What the
+// views show about it can be checked. Deterministic: the same seed gives the same bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extractFromLlamaCppBundle, projectCacheDir } from '../assets';

@@ -25,7 +25,7 @@ import { llamaTensorShapes } from '../gguf/llamaWriter';
 import type { Rng } from '../util/random';
 import type { Mat } from './linalg';
 import { planNorms, type DepthPlan, type PlanNorms } from './plan';
-import { rotaryFrequencies, type PrevTokenHead } from './prevTokenHead';
+import type { PrevTokenHead } from './prevTokenHead';
 
 export interface DemoLayout {
   readonly dirDims: number;
@@ -203,7 +203,6 @@ export function demoTensors(inp: DemoWeightsInput): DemoWeights {
   // layer 0 head 0: the previous token's code into `prev`
   prevTokenHead(ctx, blk, 0, 0, inp.prevHead, [{ from: off.code, to: off.prev, dims: l.codeDims, length: l.codeLength, write: norms.p[1]! }]);
   // sinks in every head of layers 2.. that is not constructed otherwise
-  const thetaRope = rotaryFrequencies(dHead, shape.ropeFreqBase);
   for (let layer = 2; layer < L; layer++) {
     for (let h = 0; h < shape.nHeads; h++) {
       if (h === 0 && (layer === plan.prevBlock || layer === plan.inductionBlock)) continue;
@@ -218,7 +217,7 @@ export function demoTensors(inp: DemoWeightsInput): DemoWeights {
     { from: 0, to: off.g, dims: l.prevDirDims, length: l.dirLength, write: plan.alpha, rotate: (r, c) => r0.data[r * l.dirDims + c]!, outDims: l.dirDims },
     { from: off.id, to: off.prevId, dims: l.idDims, length: l.idLength, write: plan.pid },
   ]);
-  inductionHead(ctx, blk, plan, inp.scores, thetaRope);
+  inductionHead(ctx, blk, plan, inp.scores);
   for (let layer = 0; layer < L; layer++) ffnBlock(ctx, blk, layer, plan, rotations[layer]!);
 
   const tensors = llamaTensorShapes(shape, false).map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: values.get(t.name)! }));
@@ -320,7 +319,7 @@ function sinkPair(c: BlockContext, blk: Blk, layer: number, h: number, pair: num
  * that RoPE barely turns them over a prompt; its value is the key token's own identity, written
  * into `induct`. With no match it rests on <s> (its own sink pair), whose identity is zero.
  */
-function inductionHead(c: BlockContext, blk: Blk, plan: DepthPlan, s: HeadScores, _theta: Float64Array): void {
+function inductionHead(c: BlockContext, blk: Blk, plan: DepthPlan, s: HeadScores): void {
   const { d, dHead, l, off, norms } = c;
   const layer = plan.inductionBlock;
   const h = 0;
