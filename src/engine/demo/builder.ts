@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { extractFromLlamaCppBundle, projectCacheDir } from '../assets';
 import { GgufFile } from '../gguf/reader';
 import { readTokenizerMetadata, writeLlamaGguf, type LlamaShape } from '../gguf/llamaWriter';
+import { checksumMatches, writeChecksum } from '../util/cacheFile';
 import { gguf } from '../gguf/values';
 import { openTokenizer } from '../llama/tokens';
 import { Rng } from '../util/random';
@@ -251,6 +252,7 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
       ],
     });
     fs.renameSync(tmp, outPath);
+    writeChecksum(outPath); // after the rename: a file without a matching checksum is rebuilt
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;
@@ -398,9 +400,14 @@ export function demoModelPath(cacheDir: string): string {
  * `<cacheDir>/models/inner-world-demo.gguf`, built first when missing or made by an older builder.
  * The Llama-2 vocabulary is extracted into `<cacheDir>/llama.cpp` (once).
  */
+/** A demo model file usable as it is: this builder's version, and intact (a truncated or damaged file's checksum no longer matches). */
+export function demoModelIsCurrent(file: string): boolean {
+  return fs.existsSync(file) && demoModelVersion(file) === DEMO_BUILDER_VERSION && checksumMatches(file);
+}
+
 export async function ensureDemoModel(cacheDir: string, opts: EnsureDemoOptions = {}): Promise<string> {
   const file = demoModelPath(cacheDir);
-  if (!opts.force && fs.existsSync(file) && demoModelVersion(file) === DEMO_BUILDER_VERSION) return file;
+  if (!opts.force && demoModelIsCurrent(file)) return file;
   const vocabPath = extractFromLlamaCppBundle(path.join(cacheDir, 'llama.cpp'))[0]!;
   const report = await buildDemoModel(file, { seed: opts.seed, onProgress: opts.onProgress, vocabPath });
   opts.onBuilt?.(report);
