@@ -396,15 +396,15 @@ export function demoModelPath(cacheDir: string): string {
   return path.join(cacheDir, 'models', DEMO_MODEL_FILE);
 }
 
-/**
- * `<cacheDir>/models/inner-world-demo.gguf`, built first when missing or made by an older builder.
- * The Llama-2 vocabulary is extracted into `<cacheDir>/llama.cpp` (once).
- */
 /** A demo model file usable as it is: this builder's version, and intact (a truncated or damaged file's checksum no longer matches). */
 export function demoModelIsCurrent(file: string): boolean {
   return fs.existsSync(file) && demoModelVersion(file) === DEMO_BUILDER_VERSION && checksumMatches(file);
 }
 
+/**
+ * `<cacheDir>/models/inner-world-demo.gguf`, built first when missing or made by an older builder.
+ * The Llama-2 vocabulary is extracted into `<cacheDir>/llama.cpp` (once).
+ */
 export async function ensureDemoModel(cacheDir: string, opts: EnsureDemoOptions = {}): Promise<string> {
   const file = demoModelPath(cacheDir);
   if (!opts.force && demoModelIsCurrent(file)) return file;
