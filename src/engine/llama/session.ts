@@ -7,6 +7,7 @@ import { ActivationCache, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
 import { LLAMA_FAMILY, LlamaModelFile, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
+import { openValidated } from '../gguf/validate';
 import { expandFilter, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
@@ -93,7 +94,15 @@ export class ModelSession {
 
   static async open(path: string, opts: SessionOptions = {}): Promise<ModelSession> {
     if (!fs.existsSync(path)) throw new InnerWorldError('model-load-failed', `Model file not found: ${path}`);
-    const file = LlamaModelFile.open(path);
+    // what llama.cpp would abort on is refused here, with the path once and what to do
+    const checked = openValidated(path);
+    let file: LlamaModelFile;
+    try {
+      file = new LlamaModelFile(checked);
+    } catch (e) {
+      checked.close();
+      throw e;
+    }
     try {
       const hp = file.hparams;
       if (!LLAMA_FAMILY.has(hp.arch)) {
