@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { projectCacheDir } from '../../src/engine/assets';
+import { DEMO_SHAPE } from '../../src/engine/demo/builder';
 import { packageTarget, type PackageResult } from '../../scripts/package';
 import { EXTENSION_ID, TIMEOUT, useWorkbench } from './harness';
 
@@ -92,7 +93,8 @@ describe('the linux-x64 .vsix, installed into a clean code-server', { timeout: 6
     await chips.nth(5).waitFor({ timeout: TIMEOUT * 2 });
     assert.deepEqual(await chips.allInnerTexts(), ['<s>', 'I', 'like', 'the', 'red', 'ball']);
     await panel.locator('#status[data-kind="ok"]').waitFor();
-    assert.equal(await panel.locator('#words tbody tr').count(), 3);
+    // a row per state: the embedding and every block
+    assert.equal(await panel.locator('#words tbody tr').count(), DEMO_SHAPE.nLayers + 1);
     await wb().screenshot('vsix-layers-panel');
     // the engine process runs the installed copy's bundle
     const engine = path.join(wb().server.extensionsDir, wb().server.extensionId, 'dist', 'engineProcess.js');
