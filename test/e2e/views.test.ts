@@ -15,7 +15,9 @@ import { projectCacheDir } from '../../src/engine/assets';
 import { RESULTS_DIR, TIMEOUT, useWorkbench } from './harness';
 
 const SENTENCE = 'I like the red ball';
-const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\n';
+const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\nhat car apple book dog tree cat hat car apple book dog tree cat\n';
+/** random grammar words repeated: the demo model's induction head (layer 4, head 0) finds the first copy */
+const REPEATED = 'hat car apple book dog tree cat hat car apple book dog tree cat';
 /** things a colour leads to in the demo grammar: objects and foods (whole-word tokens) */
 const OBJECTS = new Set<string>([...DEMO_CATEGORIES.objects, ...DEMO_CATEGORIES.foods]);
 const ROOT = path.join(__dirname, '..', '..');
@@ -151,6 +153,11 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     assert.ok(Math.abs(Number(m[1]) - fromCli.pattern.values[4 * fromCli.pattern.nPos + 3]!) < 0.0051, `${m[1]} vs ${fromCli.pattern.values[4 * fromCli.pattern.nPos + 3]}`);
     // the sink map: a row per head, hover readout names the layer
     await att.locator('#sink-title', { hasText: /Layer 1: attention to the first token/ }).waitFor();
+    // from layer 2 on the demo model's heads are sinks: the picture the article's Fig. 10 shows
+    await att.locator('#layer').fill('3');
+    await att.locator('#layer').dispatchEvent('change');
+    await att.locator('#sink-title', { hasText: /Layer 3: attention to the first token/ }).waitFor({ timeout: TIMEOUT * 2 });
+    await att.locator('#pattern-title', { hasText: /layer 3/ }).waitFor({ timeout: TIMEOUT * 2 });
     await shot('attention-light');
   });
 
@@ -259,6 +266,21 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await wb().runCommand('Inner World: Show Layers');
     const layers = await view('Layers');
     assert.ok((await layers.locator('#tokens .chip').allInnerTexts()).includes('really'));
+  });
+
+  test('the induction head on a repeated sequence (long prompt screenshot)', async () => {
+    await wb().runCommand('View: Focus First Editor Group');
+    await wb().selectText(REPEATED);
+    await wb().runCommand('Inner World: Inspect Selection');
+    await wb().runCommand('Inner World: Show Attention');
+    const att = await view('Attention');
+    await att.locator('#layer').fill('4');
+    await att.locator('#layer').dispatchEvent('change');
+    await att.locator('#head').fill('0');
+    await att.locator('#head').dispatchEvent('change');
+    await att.locator('#pattern-title', { hasText: /Head 0 of layer 4/ }).waitFor({ timeout: TIMEOUT * 2 });
+    await att.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
+    await shot('induction-dark');
   });
 
   test('no unexpected console errors', () => {
