@@ -251,6 +251,7 @@ export const COMMANDS: readonly Command[] = [
         bos: f.specialTokens.bos,
         lnFinal: o.normalization === 'logit-lens' ? f.full(f.lnFinal) : undefined,
         rmsEps: f.hparams.rmsEps,
+        finalSoftcap: f.arch.finalSoftcap,
         tokenText: (id) => ctx.tokenText(id),
       };
       const result = lens(await ctx.engine(), await dictionary(ctx, o.dict, o.middle, tokens), cache, opts);

@@ -111,6 +111,7 @@ export class EngineService {
       normalization,
       lnFinal: normalization === 'logit-lens' ? s.file.full(s.file.lnFinal) : undefined,
       rmsEps: s.file.hparams.rmsEps,
+      finalSoftcap: s.file.arch.finalSoftcap,
       tokenText: (id) => s.tokenizer.tokenText(id),
     });
     return {
