@@ -324,6 +324,7 @@ function readHparams(f: GgufFile): { hparams: Hparams; layers: LayerShape[] } {
     if (fallback !== undefined) return fallback;
     return missing(key);
   };
+  const dModel = num('embedding_length');
   const nLayers = num('block_count');
   /** a key llama.cpp reads with get_key_or_arr: one number, or one per layer */
   const perLayer = (key: string, fallback?: number[]): number[] => {
@@ -338,23 +339,27 @@ function readHparams(f: GgufFile): { hparams: Hparams; layers: LayerShape[] } {
     if (fallback) return fallback;
     return missing(key);
   };
+  /** a per-layer key's scalar: the number, or layer 0's entry as llama.cpp's n_head() / n_ff() take it */
+  const first = (key: string, fallback?: number): number => {
+    const v = f.get(`${arch}.${key}`);
+    if (Array.isArray(v) && v.length > 0) return Number(v[0]);
+    return num(key, fallback);
+  };
+  const nHeads = first('attention.head_count');
   const headsPerLayer = perLayer('attention.head_count');
   const kvPerLayer = perLayer('attention.head_count_kv', headsPerLayer);
   const ffPerLayer = perLayer('feed_forward_length');
-  // the scalar fields are layer 0's, as llama.cpp's n_head() / n_head_kv() / n_ff() are
-  const nHeads = headsPerLayer[0] ?? 0;
-  const dModel = num('embedding_length');
   const tokens = f.get('tokenizer.ggml.tokens');
   const embd = f.tensor('token_embd.weight');
   const nVocab = num('vocab_size', Array.isArray(tokens) ? tokens.length : embd ? embd.dims[1] : 0);
-  const nKvHeads = kvPerLayer[0] ?? nHeads;
+  const nKvHeads = first('attention.head_count_kv', nHeads);
   // llama.cpp's n_embd_head_k: key_length when the file says so (Mistral Nemo: 5120 / 32 heads
   // would be 160, its heads are 128 wide), else d_model / n_heads
   const dHead = num('attention.key_length', nHeads > 0 ? dModel / nHeads : NaN);
   const layers = headsPerLayer.map((h, l): LayerShape => ({ nHeads: h, nKvHeads: kvPerLayer[l]!, dFf: ffPerLayer[l]! }));
-  for (const [l, s] of layers.entries()) {
+  for (const [l, s] of [[-1, { nHeads, nKvHeads, dFf: 0 }] as const, ...layers.entries()]) {
     if (s.nHeads <= 0 || !Number.isInteger(dHead) || dHead <= 0 || s.nKvHeads <= 0 || s.nHeads % s.nKvHeads !== 0) {
-      throw new InnerWorldError('bad-gguf', `inconsistent attention shape${layers.length > 1 ? ` in layer ${l}` : ''}: d_model ${dModel}, ${s.nHeads} heads of ${dHead}, ${s.nKvHeads} kv heads`);
+      throw new InnerWorldError('bad-gguf', `inconsistent attention shape${l >= 0 && layers.length > 1 ? ` in layer ${l}` : ''}: d_model ${dModel}, ${s.nHeads} heads of ${dHead}, ${s.nKvHeads} kv heads`);
     }
   }
   const hparams: Hparams = {
@@ -364,7 +369,7 @@ function readHparams(f: GgufFile): { hparams: Hparams; layers: LayerShape[] } {
     nHeads,
     nKvHeads,
     dHead,
-    dFf: ffPerLayer[0] ?? 0,
+    dFf: first('feed_forward_length'),
     nVocab,
     nCtxTrain: num('context_length', 2048),
     rmsEps: num('attention.layer_norm_rms_epsilon', 1e-5),
