@@ -191,6 +191,22 @@ describe('every supported family on a tiny model with its real vocabulary', () =
     });
   }
 
+  test('runBatch (the middle dictionary\'s decode) equals single-prompt runs in every family, hook_embed included', async () => {
+    for (const name of ARCH_FIXTURE_NAMES) {
+      const s = await session(name);
+      const words = ['red', 'blue', 'cat', 'dog', 'ball', 'court', 'play', 'game'];
+      const prompts = words.map((w, i) => s.tokenize(`${w} ${words[(i * 3) % words.length]}`).tokens.map((t) => t.id));
+      for (const hook of ['hook_embed', 'blocks.0.hook_resid_post', `blocks.${s.info.nLayers - 1}.hook_resid_post`]) {
+        const batch = s.runBatch(prompts, hook);
+        prompts.forEach((p, i) => {
+          const single = s.run(p, { hooks: [hook] }).get(hook).data;
+          const rows = batch.rows.subarray(batch.offsets[i]! * batch.d, (batch.offsets[i]! + p.length) * batch.d);
+          assert.ok(maxAbsDiff(rows, single) <= 1e-5, `${name} ${hook}: prompt ${i} batched equals its own run`);
+        });
+      }
+    }
+  });
+
   test('qwen2 and phi3: a hook the graph never names is refused with the reason, not returned empty', async () => {
     for (const [name, hook] of [['qwen2-bias', 'blocks.0.hook_attn_out'], ['phi3-fused', 'blocks.1.hook_resid_mid']] as const) {
       const s = await session(name);
