@@ -17,8 +17,9 @@ const nodeCommon = {
   logLevel: 'info',
 };
 
-const webviewEntries = fs.existsSync('webview')
-  ? fs.readdirSync('webview').filter((f) => /^[a-z][A-Za-z]*Panel\.ts$/.test(f)).map((f) => `webview/${f}`)
+// one bundle per view: webview/views/<entry>.ts -> media/dist/<entry>.js
+const webviewEntries = fs.existsSync('webview/views')
+  ? fs.readdirSync('webview/views').filter((f) => /^[a-z][A-Za-z]*\.ts$/.test(f)).map((f) => `webview/views/${f}`)
   : [];
 
 const configs = [

@@ -11,6 +11,11 @@ export const config = {
   topK: (): number => clampInt(section().get<number>('topK', 5), 1, 20),
   hoverLayers: (): number[] => (section().get<number[]>('hoverLayers', []) ?? []).filter((n) => Number.isInteger(n) && n >= 0),
   exactProjections: (): boolean => section().get<boolean>('exactProjections', false),
+  surprisalOverlay: (): boolean => section().get<boolean>('surprisalOverlay', false),
+  /** ms after the last edit before stale views re-inspect by themselves; 0: only on request */
+  reinspectAfterEdit: (): number => Math.max(0, section().get<number>('reinspectAfterEdit', 0) ?? 0),
+  /** bytes of captured activations the engine keeps for inspections together */
+  inspectionMemoryBytes: (): number => clampInt(section().get<number>('inspectionMemoryMB', 2048), 64, 1 << 20) * 1024 * 1024,
   overflow: (): 'error' | 'truncate' => (section().get<string>('overflow', 'error') === 'truncate' ? 'truncate' : 'error'),
 };
 

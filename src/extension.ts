@@ -1,14 +1,16 @@
-// activate() only composes: lifetimes, the engine process, the model, commands, hovers, panels.
+// activate() only composes: lifetimes, the engine process, the model, the editor's inspected
+// ranges, the views, commands and hovers.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import { runInspection, toPanelInspection } from './commands/inspectSelection';
+import { config } from './config';
+import { inspectRange } from './commands/inspectSelection';
 import type { Services } from './commands/services';
 import { Ctx } from './ctx';
+import { InspectedRanges } from './editor/inspectedRanges';
 import { EngineClient } from './engine/worker/engineClient';
 import { registerTokenHover } from './hovers/tokenHover';
-import { InspectionStore } from './inspections';
 import { ModelController } from './model/modelController';
-import { LayersPanel, type LayersPanelDeps } from './panels/layersPanel';
+import { ViewHost } from './panels/viewHost';
 
 let ctx: Ctx | undefined;
 
@@ -21,35 +23,31 @@ export function activate(context: vscode.ExtensionContext): void {
     onCrash: (reason) => {
       c.output.error(`engine process stopped (${reason}); it restarts on the next request`);
       model.engineRestarted();
+      views.markAllStale('The model engine restarted, so the inspection is gone: re-inspect to read it again.');
       void vscode.window.showWarningMessage(`Inner World: the model engine stopped (${reason}). It restarts and reloads the model on the next request.`);
     },
   });
   const model = new ModelController(c, engine);
-  const inspections = new InspectionStore();
-  const services: Services = {
-    ctx: c,
-    engine,
-    model,
-    inspections,
-    get panelDeps(): LayersPanelDeps {
-      return panelDeps;
-    },
-  };
-  const panelDeps: LayersPanelDeps = {
+  const ranges = new InspectedRanges();
+  ranges.setOverlay(config.surprisalOverlay());
+  const views: ViewHost = new ViewHost({
     extensionUri: context.extensionUri,
     engine,
-    model,
-    inspections,
+    ranges,
+    isDemoModel: () => model.isDemo(),
+    inspect: (doc, range) => inspectRange(services, doc, range),
     log: (line) => c.output.info(line),
-    reinspect: async (text, documentUri) => toPanelInspection(services, await runInspection(services, text), text, documentUri),
-  };
+    reinspectAfterEdit: () => config.reinspectAfterEdit(),
+  });
+  const services: Services = { ctx: c, engine, model, ranges, views };
   c.pushExt(
     { dispose: () => engine.dispose() },
     model,
-    inspections,
+    ranges,
+    views,
+    model.onDidChange(() => views.markAllStale('The model was released or changed: re-inspect to read the text with the model loaded now.')),
     ...registerCommands(services),
     registerTokenHover(services),
-    LayersPanel.registerSerializer(panelDeps),
   );
 }
 

@@ -3,10 +3,10 @@
 import { parseArgs } from 'node:util';
 import { isInnerWorldError, type ErrorCode } from '../engine/errors';
 import { GgufError } from '../engine/gguf/errors';
-import { COMMANDS, findCommand } from './commands';
-import { CliContext, defaultCacheDir, type GlobalOptions } from './context';
+import { Workbench, type WorkbenchOptions } from '../engine/workbench/workbench';
+import { int, oneOf, str, UsageError, type Values } from '../engine/workbench/options';
+import { COMMANDS, defaultCacheDir, findCommand } from './commands';
 import { formatTable } from './format';
-import { int, oneOf, str, UsageError, type Values } from './options';
 
 export const EXIT = { ok: 0, usage: 1, badInput: 2, internal: 3 } as const;
 
@@ -54,7 +54,7 @@ export async function runCli(argv: readonly string[]): Promise<CliOutput> {
   const [name, ...rest] = argv;
   if (name === undefined) return { code: EXIT.usage, stdout: '', stderr: `${usage()}\n` };
   if (name === 'help' || name === '--help' || name === '-h') return { code: EXIT.ok, stdout: `${usage()}\n`, stderr: '' };
-  let ctx: CliContext | undefined;
+  let wb: Workbench | undefined;
   try {
     const cmd = findCommand(name);
     if (!cmd) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
@@ -67,7 +67,7 @@ export async function runCli(argv: readonly string[]): Promise<CliOutput> {
     const v = parsed.values;
     if (v['help'] === true) return { code: EXIT.ok, stdout: `usage: inner-world ${cmd.name} <model.gguf> ${cmd.usage}\n  ${cmd.summary}\n`, stderr: '' };
     if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? `${cmd.name} needs a model file: inner-world ${cmd.name} <model.gguf> ${cmd.usage}` : `unexpected argument "${parsed.positionals[1]}"`);
-    const global: GlobalOptions = {
+    const global: WorkbenchOptions = {
       gpu: oneOf(v, 'gpu', ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const, 'auto'),
       threads: int(v, 'threads', { min: 1 }),
       exact: v['exact'] === true,
@@ -75,15 +75,15 @@ export async function runCli(argv: readonly string[]): Promise<CliOutput> {
       cacheDir: str(v, 'cache') ?? defaultCacheDir(),
     };
     const options = cmd.parse(v); // usage errors before the model is touched
-    ctx = new CliContext(parsed.positionals[0]!, global);
-    const result = await cmd.run(ctx, options);
+    wb = new Workbench(parsed.positionals[0]!, global);
+    const result = await cmd.run(wb, options);
     const text = v['table'] === true ? (formatTable(cmd.name, result) ?? JSON.stringify(result, null, 2)) : JSON.stringify(result, jsonNumbers, 2);
     return { code: EXIT.ok, stdout: `${text}\n`, stderr: '' };
   } catch (e) {
     return failure(e);
   } finally {
     try {
-      ctx?.dispose();
+      wb?.dispose();
     } catch {
       // releasing native resources must not hide the command's own outcome
     }

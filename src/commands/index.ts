@@ -2,22 +2,33 @@
 // error path: a user-facing message, the details in the output channel, the extension still working.
 import * as vscode from 'vscode';
 import { isInnerWorldError } from '../engine/errors';
-import { inspectSelection } from './inspectSelection';
+import { VIEWS, type ViewId } from '../shared/protocol/views';
+import { inspectSelection, showView } from './inspectSelection';
 import { loadModel } from './loadModel';
 import type { Services } from './services';
 
 type Command = (s: Services, ...args: unknown[]) => Promise<void>;
 
+const viewCommands = Object.fromEntries(Object.values(VIEWS).map((v) => [v.command, (s: Services) => showView(s, v.id as ViewId)]));
+
 const COMMANDS: Record<string, Command> = {
   'innerWorld.loadModel': loadModel,
   // loads the default model first when none is loaded
-  'innerWorld.inspectSelection': inspectSelection,
+  'innerWorld.inspectSelection': (s) => inspectSelection(s),
   'innerWorld.releaseModel': async (s) => {
     if (!s.model.info) return void vscode.window.showInformationMessage('Inner World: no model is loaded.');
-    s.inspections.clear();
+    s.ranges.clear();
     await s.model.release();
   },
+  'innerWorld.toggleSurprisal': async (s) => {
+    s.ranges.setOverlay(!s.ranges.overlayOn);
+    if (s.ranges.overlayOn) void vscode.window.showInformationMessage('Inner World: inspected tokens are shaded by their surprisal (-ln p of the token given the ones before it; hover a token for the numbers).');
+  },
+  ...viewCommands,
 };
+
+/** The ids of every command this extension registers (the view table's included). */
+export const COMMAND_IDS = Object.keys(COMMANDS);
 
 export function registerCommands(s: Services): vscode.Disposable[] {
   return Object.entries(COMMANDS).map(([id, run]) =>

@@ -1,28 +1,32 @@
 // Inspect Selection: tokenize the selected text with offsets, run the model instrumented in the
-// engine process (cancellable), mark the tokens in the editor, open the layers panel.
+// engine process (cancellable), mark the tokens in the editor, show the views.
 import * as vscode from 'vscode';
 import { config } from '../config';
+import type { EditorInspection } from '../editor/inspectedRanges';
 import { InnerWorldError, isInnerWorldError } from '../engine/errors';
 import type { InspectionSummary } from '../engine/worker/protocol';
-import type { PanelInspection } from '../shared/protocol/layersPanel';
+import { toViewInspection } from '../panels/viewHost';
+import type { ViewId } from '../shared/protocol/views';
 import type { Services } from './services';
-import { LayersPanel } from '../panels/layersPanel';
 
-export async function inspectSelection(s: Services): Promise<void> {
+export async function inspectSelection(s: Services, view: ViewId = 'layers'): Promise<void> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor) throw new InnerWorldError('empty-prompt', 'Open a text file and select the text to inspect.');
-  const doc = editor.document;
+  if (!editor) throw new InnerWorldError('empty-prompt', 'No text editor is active: open a text file, select the text to inspect, then run "Inner World: Inspect Selection".');
   const sel = editor.selection;
-  const text = doc.getText(sel);
-  if (sel.isEmpty || text.trim().length === 0) throw new InnerWorldError('empty-prompt', 'Select some text first: Inspect Selection runs the model on the selected text.');
-  const baseOffset = doc.offsetAt(sel.start);
+  if (sel.isEmpty || editor.document.getText(sel).trim().length === 0) throw new InnerWorldError('empty-prompt', 'Nothing is selected: select some text first; Inspect Selection runs the model on the selected text.');
+  const inspected = await inspectRange(s, editor.document, sel);
+  await s.views.showEverywhere(toViewInspection(inspected, s.model.isDemo()), view);
+}
+
+/** Run the model on a range of a document and register its tokens in the editor. */
+export async function inspectRange(s: Services, doc: vscode.TextDocument, range: vscode.Range): Promise<EditorInspection> {
+  const text = doc.getText(range);
+  const baseOffset = doc.offsetAt(range.start);
   const summary = await runInspection(s, text);
-  s.inspections.add({ summary, uri: doc.uri, baseOffset, text });
   if (summary.truncated) {
-    void vscode.window.showWarningMessage(`Only the first ${summary.tokens.length} of ${summary.totalTokens} tokens were inspected (innerWorld.overflow is "truncate").`);
+    void vscode.window.showWarningMessage(`Inner World: only the first ${summary.tokens.length} of ${summary.totalTokens} tokens were inspected (innerWorld.overflow is "truncate").`);
   }
-  const lastWord = lastContentToken(summary);
-  LayersPanel.createOrShow(s.panelDeps, toPanelInspection(s, summary, text, doc.uri.toString()), lastWord);
+  return s.ranges.add({ summary, uri: doc.uri, baseOffset, text });
 }
 
 /** Run the model on `text` with a cancellable progress notification. */
@@ -48,20 +52,12 @@ export async function runInspection(s: Services, text: string): Promise<Inspecti
   );
 }
 
-export function toPanelInspection(s: Services, summary: InspectionSummary, text: string, documentUri: string): PanelInspection {
-  return {
-    inspectionId: summary.id,
-    modelName: summary.modelName,
-    isDemoModel: s.model.isDemo(),
-    nLayers: summary.nLayers,
-    tokens: summary.tokens.map((t, pos) => ({ pos, id: t.id, text: t.text, special: t.special })),
-    text,
-    documentUri,
-    nextToken: summary.nextToken?.text,
-  };
-}
-
-function lastContentToken(summary: InspectionSummary): number {
-  for (let i = summary.tokens.length - 1; i >= 0; i--) if (!summary.tokens[i]!.special && summary.tokens[i]!.end > summary.tokens[i]!.start) return i;
-  return summary.tokens.length - 1;
+/** Open a view on the inspection the views show, or on the selection when none is shown yet. */
+export async function showView(s: Services, view: ViewId): Promise<void> {
+  const id = s.views.currentInspection();
+  const shown = id === undefined ? undefined : s.ranges.find(id);
+  if (shown) return void (await s.views.show(view, toViewInspection(shown, s.model.isDemo())));
+  const editor = vscode.window.activeTextEditor;
+  if (editor && !editor.selection.isEmpty) return inspectSelection(s, view);
+  throw new InnerWorldError('empty-prompt', 'No inspection to show yet: select some text in an editor and run "Inner World: Inspect Selection" (or select text and run this command again).');
 }

@@ -14,7 +14,7 @@ export async function loadModel(s: Services): Promise<void> {
     if (!files?.length) return;
     path = files[0]!.fsPath;
   }
-  s.inspections.clear();
+  s.ranges.clear();
   const info = await s.model.choose(path);
   void vscode.window.showInformationMessage(`Inner World: ${info.name} loaded (${info.nLayers} layers, ${info.backend}).`);
 }

@@ -3,7 +3,8 @@
 import * as vscode from 'vscode';
 import { config } from '../config';
 import { isInnerWorldError } from '../engine/errors';
-import type { DictionaryKind, LensResult } from '../engine/worker/protocol';
+import type { DictionaryName } from '../engine/analysis/dictionary';
+import type { LensLayer } from '../engine/analysis/lens';
 import { displayToken, escapeMarkdown, hoverLayers } from '../shared/format';
 import type { Services } from '../commands/services';
 
@@ -12,16 +13,18 @@ export function registerTokenHover(s: Services): vscode.Disposable {
 }
 
 async function tokenHover(s: Services, doc: vscode.TextDocument, position: vscode.Position, cancel: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
-  const hit = s.inspections.tokenAt(doc, doc.offsetAt(position));
+  const hit = s.ranges.tokenAt(doc, doc.offsetAt(position));
   if (!hit) return undefined;
   const { inspection, pos } = hit;
   const tok = inspection.summary.tokens[pos]!;
   const layers = hoverLayers(inspection.summary.nLayers, config.hoverLayers());
   const topK = Math.min(config.topK(), 5);
-  const ask = (dictionary: DictionaryKind): Promise<LensResult> =>
-    s.engine.call('lens', { inspectionId: inspection.summary.id, pos, dictionary, normalization: 'article', topK, layers });
-  let input: LensResult;
-  let output: LensResult;
+  const ask = async (dictionary: DictionaryName): Promise<{ layers: LensLayer[]; noiseFloor: number }> => {
+    const r = await s.engine.analysis('lens', { inspectionId: inspection.summary.id, positions: [pos], dictionary, normalization: 'article', k: topK, layers });
+    return { layers: r.positions[0]!.layers, noiseFloor: r.noiseFloor };
+  };
+  let input: Awaited<ReturnType<typeof ask>>;
+  let output: Awaited<ReturnType<typeof ask>>;
   try {
     [input, output] = await Promise.all([ask('input'), ask('output')]);
   } catch (e) {
@@ -29,24 +32,27 @@ async function tokenHover(s: Services, doc: vscode.TextDocument, position: vscod
     const md = new vscode.MarkdownString();
     md.appendMarkdown('**Inner World**: ');
     md.appendText(isInnerWorldError(e) ? e.message : String(e));
-    return new vscode.Hover(md, s.inspections.rangeOf(doc, inspection, pos));
+    return new vscode.Hover(md, s.ranges.rangeOf(doc, inspection, pos));
   }
   const md = new vscode.MarkdownString();
   md.supportHtml = false;
   md.isTrusted = false;
-  md.appendMarkdown(`**Inner World** · token ${pos} of ${inspection.summary.tokens.length} · \``);
+  md.appendMarkdown(`**Inner World** · token ${pos + 1} of ${inspection.summary.tokens.length} (position ${pos}) · \``);
   md.appendText(escapeCode(displayToken(tok.text)));
-  md.appendMarkdown(`\` (id ${tok.id})\n\n`);
+  md.appendMarkdown(`\` (id ${tok.id})`);
+  const surprise = inspection.summary.surprise[pos];
+  if (surprise?.surprisal !== undefined) md.appendMarkdown(` · surprisal ${surprise.surprisal.toFixed(2)} nats, rank ${surprise.rank}, entropy before it ${surprise.entropy!.toFixed(2)} nats`);
+  md.appendMarkdown('\n\n');
   md.appendMarkdown('| layer | input dictionary | output dictionary |\n|---:|---|---|\n');
   input.layers.forEach((li, i) => {
     const lo = output.layers[i]!;
     md.appendMarkdown(`| ${li.layer} | ${cell(li.words)} | ${cell(lo.words)} |\n`);
   });
   md.appendMarkdown(`\n_amplitude: inner product of the normalized state with each dictionary row (noise floor ≈ ${input.noiseFloor?.toFixed(2) ?? '?'})_`);
-  return new vscode.Hover(md, s.inspections.rangeOf(doc, inspection, pos));
+  return new vscode.Hover(md, s.ranges.rangeOf(doc, inspection, pos));
 }
 
-function cell(words: LensResult['layers'][number]['words']): string {
+function cell(words: LensLayer['words']): string {
   return words.map((w) => `${escapeMarkdown(displayToken(w.text))} ${w.value.toFixed(2)}`).join(', ');
 }
 

@@ -64,7 +64,7 @@ export class ModelController implements vscode.Disposable {
         try {
           const info = await this.engine.call(
             'open',
-            { modelPath: path, options: { gpu: config.gpu() }, cacheDir: this.ctx.cacheDir, exactProjections: config.exactProjections() },
+            { modelPath: path, options: { gpu: config.gpu() }, cacheDir: this.ctx.cacheDir, exactProjections: config.exactProjections(), inspectionBytes: config.inspectionMemoryBytes() },
             { onProgress: (message) => progress.report({ message }) },
           );
           this.current = info;

@@ -22,7 +22,7 @@ import type { Neighbours, SimilarityMatrix } from '../../src/engine/analysis/sim
 import type { DictionaryStats } from '../../src/engine/analysis/dictStats';
 import type { LensResult } from '../../src/engine/analysis/lens';
 import type { HeadPattern, HeadScore } from '../../src/engine/analysis/attention';
-import { UsageError } from '../../src/cli/options';
+import { UsageError } from '../../src/engine/workbench/options';
 import { InnerWorldError } from '../../src/engine/errors';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { EngineClient } from '../../src/engine/worker/engineClient';
+import { EngineClient, type CallOptions } from '../../src/engine/worker/engineClient';
+import type { AnalysisParams } from '../../src/engine/workbench/analyses';
 import { isInnerWorldError } from '../../src/engine/errors';
 import { ensureFixture } from '../fixtures/models';
 
@@ -18,6 +19,12 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<Error> {
     return e;
   }
   assert.fail(`expected a rejection with ${code}`);
+}
+
+/** One position of the lens, as the panels ask for it. */
+async function lensAt(client: EngineClient, p: AnalysisParams<'lens'>, options?: CallOptions) {
+  const r = await client.analysis('lens', p, options);
+  return { ...r, layers: r.positions[0]!.layers };
 }
 
 describe('engine process', () => {
@@ -46,7 +53,7 @@ describe('engine process', () => {
   test('a lens reads every layer with words sorted by value', async () => {
     const s = await client.call('inspect', { text: 'I like the red ball' });
     for (const dictionary of ['input', 'output'] as const) {
-      const r = await client.call('lens', { inspectionId: s.id, pos: 4, dictionary, topK: 3 });
+      const r = await lensAt(client, { inspectionId: s.id, positions: [4], dictionary, k: 3, normalization: 'article' });
       assert.equal(r.layers.length, 5);
       assert.deepEqual(r.layers.map((l) => l.layer), [0, 1, 2, 3, 4]);
       for (const l of r.layers) {
@@ -54,13 +61,13 @@ describe('engine process', () => {
         for (let k = 1; k < 3; k++) assert.ok(l.words[k - 1]!.value >= l.words[k]!.value);
       }
       // layer 0 is the token's own embedding: through the input dictionary it finds itself (or its twin)
-      if (dictionary === 'input') assert.ok([2654, 7254].includes(r.layers[0]!.words[0]!.id), `top word ${r.layers[0]!.words[0]!.text}`);
+      if (dictionary === 'input') assert.ok([2654, 7254].includes(r.layers[0]!.words[0]!.token), `top word ${r.layers[0]!.words[0]!.text}`);
     }
   });
 
   test('bad input is reported and the engine keeps working', async () => {
     await rejectsWith(client.call('inspect', { text: '' }), 'empty-prompt');
-    await rejectsWith(client.call('lens', { inspectionId: 9999, pos: 0, dictionary: 'input' }), 'bad-argument');
+    await rejectsWith(lensAt(client, { inspectionId: 9999, positions: [0], dictionary: 'input', normalization: 'article' }), 'bad-argument');
     const s = await client.call('inspect', { text: 'still here' });
     assert.ok(s.tokens.length > 1);
   });
@@ -119,7 +126,7 @@ describe('engine process with the built-in demo model', () => {
     const s = await client.call('inspect', { text: 'I like the red ball' });
     const red = s.tokens.findIndex((t) => t.text === '▁red');
     assert.ok(red > 0);
-    const r = await client.call('lens', { inspectionId: s.id, pos: red, dictionary: 'output', topK: 5, layers: [0] });
+    const r = await lensAt(client, { inspectionId: s.id, positions: [red], dictionary: 'output', k: 5, layers: [0], normalization: 'article' });
     const words = r.layers[0]!.words.map((w) => w.text.replace('▁', ''));
     const { DEMO_CATEGORIES } = await import('../../src/engine/demo');
     const objects = new Set<string>([...DEMO_CATEGORIES.objects, ...DEMO_CATEGORIES.foods]);
@@ -130,24 +137,24 @@ describe('engine process with the built-in demo model', () => {
   test('the logit lens at the last layer agrees with the model\'s own next-token guess', async () => {
     const s = await client.call('inspect', { text: 'I like the red' });
     const last = s.tokens.length - 1;
-    const r = await client.call('lens', { inspectionId: s.id, pos: last, dictionary: 'input', normalization: 'logit-lens', topK: 3, layers: [s.nLayers] });
+    const r = await lensAt(client, { inspectionId: s.id, positions: [last], dictionary: 'input', normalization: 'logit-lens', k: 3, layers: [s.nLayers] });
     assert.equal(r.dictionary, 'output');
     assert.equal(r.valueLabel, 'probability');
     const top = r.layers[0]!.words[0]!;
-    assert.equal(top.id, s.nextToken!.id);
+    assert.equal(top.token, s.nextToken!.id);
     assert.ok(Math.abs(top.value - s.nextToken!.probability) < 1e-3, `${top.value} vs ${s.nextToken!.probability}`);
   });
 
   test('the middle dictionary is built on first use, with progress, and reads the prompt', async () => {
     const s = await client.call('inspect', { text: 'I like the red ball' });
     const progress: string[] = [];
-    const r = await client.call('lens', { inspectionId: s.id, pos: 2, dictionary: 'middle', topK: 5 }, { onProgress: (m) => progress.push(m) });
+    const r = await lensAt(client, { inspectionId: s.id, positions: [2], dictionary: 'middle', k: 5, normalization: 'article' }, { onProgress: (m) => progress.push(m) });
     assert.equal(r.dictionary, 'middle');
     assert.equal(r.layers.length, s.nLayers + 1);
     for (const l of r.layers) assert.equal(l.words.length, 5);
     // the second time it comes from memory (and the disk cache), without building
     const again: string[] = [];
-    await client.call('lens', { inspectionId: s.id, pos: 3, dictionary: 'middle' }, { onProgress: (m) => again.push(m) });
+    await lensAt(client, { inspectionId: s.id, positions: [3], dictionary: 'middle', normalization: 'article' }, { onProgress: (m) => again.push(m) });
     assert.equal(again.length, 0);
     assert.ok(progress.length === 0 || progress.some((m) => /middle dictionary/.test(m)), progress.join(' | '));
   });

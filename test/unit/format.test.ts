@@ -4,9 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { displayToken, escapeMarkdown, hoverLayers } from '../../src/shared/format';
 
-test('displayToken strips the SentencePiece word marker and keeps special spellings', () => {
+test('displayToken strips the word marker, marks word pieces, and keeps special spellings', () => {
   assert.equal(displayToken('▁like'), 'like');
-  assert.equal(displayToken('ball'), 'ball');
+  assert.equal(displayToken('Ġlike'), 'like');
+  // a piece inside a word never looks like the word
+  assert.equal(displayToken('ball'), '##ball');
+  assert.notEqual(displayToken('es'), displayToken('▁es'));
+  assert.equal(displayToken(','), ',');
+  assert.equal(displayToken('."'), '."');
   assert.equal(displayToken('<0x0A>'), '<0x0A>');
   assert.equal(displayToken('<s>'), '<s>');
   assert.equal(displayToken('▁'), '␣');

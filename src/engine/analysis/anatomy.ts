@@ -38,7 +38,8 @@ const BLOCK_ROLES: Record<string, TensorRole> = {
   attn_norm: 'ln1',
   ffn_norm: 'ln2',
 };
-const ROLE_ORDER: readonly TensorRole[] = ['W_E', 'ln1', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2', 'W_gate', 'W_in', 'W_out', 'ln_final', 'W_U', 'rope_freqs', 'other'];
+/** Every role, in forward order. */
+export const TENSOR_ROLES: readonly TensorRole[] = ['W_E', 'ln1', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2', 'W_gate', 'W_in', 'W_out', 'ln_final', 'W_U', 'rope_freqs', 'other'];
 
 export function classifyTensor(name: string): { layer: number | null; role: TensorRole } {
   const m = /^blk\.(\d+)\.([a-z_]+)\.weight$/.exec(name);
@@ -61,7 +62,7 @@ export function tensorTable(tensors: readonly TensorLike[]): TensorRow[] {
     bytes: t.nBytes,
   }));
   const key = (r: TensorRow): number => {
-    const roleIdx = ROLE_ORDER.indexOf(r.role);
+    const roleIdx = TENSOR_ROLES.indexOf(r.role);
     if (r.layer !== null) return 1e6 * (r.layer + 1) + roleIdx;
     return r.role === 'W_E' ? 0 : 1e6 * 1e5 + roleIdx;
   };

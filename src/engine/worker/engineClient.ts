@@ -3,7 +3,8 @@
 // extension and the tests use it alike.
 import { fork, type ChildProcess } from 'node:child_process';
 import { InnerWorldError } from '../errors';
-import type { EngineMethod, EngineMethods, FromEngine, OpenParams, ToEngine } from './protocol';
+import type { AnalysisName, AnalysisParams, AnalysisResult } from '../workbench/analyses';
+import type { AnalysisRequest, EngineMethod, EngineMethods, FromEngine, OpenParams, ToEngine } from './protocol';
 
 export interface EngineClientOptions {
   /** the engine process entry (dist/engineProcess.js, or the .ts source under tsx) */
@@ -65,6 +66,11 @@ export class EngineClient {
       await this.send('open', this.lastOpen, {});
     }
     return this.send(method, params, options) as Promise<EngineMethods[M]['result']>;
+  }
+
+  /** One row of the analysis table, typed by its name. */
+  analysis<N extends AnalysisName>(name: N, params: AnalysisParams<N>, options: CallOptions = {}): Promise<AnalysisResult<N>> {
+    return this.call('analysis', { name, params } as AnalysisRequest, options) as Promise<AnalysisResult<N>>;
   }
 
   dispose(): void {

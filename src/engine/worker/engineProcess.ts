@@ -21,8 +21,10 @@ async function dispatch(method: EngineMethod, params: never, id: number): Promis
       return service.release();
     case 'inspect':
       return service.inspect(params);
-    case 'lens':
-      return service.lens(params, progress);
+    case 'analysis': {
+      const r = params as { name: never; params: never };
+      return service.analysis(r.name, r.params, progress);
+    }
     case 'forget':
       return service.forget((params as { inspectionId: number }).inspectionId);
     case 'crash':

@@ -1,63 +1,15 @@
 // Messages between the extension host and the engine process. The engine process owns the
 // model, its activation caches and the dictionaries; only small, JSON-able results cross.
 import type { ErrorCode } from '../errors';
-import type { TokenSpan } from '../llama/tokens';
 import type { ModelInfo, SessionOptions } from '../llama/session';
+import type { AnalysisName, AnalysisParams, AnalysisResult } from '../workbench/analyses';
+import type { InspectionSummary } from '../workbench/inspections';
 
-export type DictionaryKind = 'input' | 'output' | 'middle';
-export type LensNormalization = 'article' | 'cosine' | 'logit-lens';
-
-export interface LensWord {
-  readonly id: number;
-  /** the vocabulary's spelling ("▁like") */
-  readonly text: string;
-  /** amplitude (article, cosine) or probability (logit lens) */
-  readonly value: number;
-}
-
-export interface LensLayer {
-  /** state index: 0 = embedding, l = output of block l-1 */
-  readonly layer: number;
-  /** sorted by value, largest first */
-  readonly words: readonly LensWord[];
-}
-
-export interface LensResult {
-  readonly inspectionId: number;
-  readonly pos: number;
-  readonly dictionary: DictionaryKind;
-  readonly normalization: LensNormalization;
-  readonly layers: readonly LensLayer[];
-  /** the amplitude noise alone reaches (article section 6), when it applies */
-  readonly noiseFloor: number | undefined;
-  readonly valueLabel: string;
-}
+export type { InspectionSummary };
 
 export interface InspectParams {
   readonly text: string;
   readonly overflow?: 'error' | 'truncate';
-}
-
-export interface InspectionSummary {
-  readonly id: number;
-  readonly tokens: readonly TokenSpan[];
-  readonly truncated: boolean;
-  readonly totalTokens: number;
-  readonly nLayers: number;
-  readonly modelName: string;
-  /** the model's next-token guess after the last token */
-  readonly nextToken: { readonly id: number; readonly text: string; readonly probability: number } | undefined;
-  readonly millis: number;
-}
-
-export interface LensParams {
-  readonly inspectionId: number;
-  readonly pos: number;
-  readonly dictionary: DictionaryKind;
-  readonly normalization?: LensNormalization;
-  readonly topK?: number;
-  /** state indices to read (default: all) */
-  readonly layers?: readonly number[];
 }
 
 export interface OpenParams {
@@ -69,6 +21,14 @@ export interface OpenParams {
   /** lens products in the dictionaries' stored types; otherwise large dictionaries use a Q8_0
    * copy on a CPU (2 to 3 times faster, scores within about 0.1%) */
   readonly exactProjections?: boolean;
+  /** bytes of captured activations the inspections may hold together */
+  readonly inspectionBytes?: number;
+}
+
+/** One row of the analysis table, by name. */
+export interface AnalysisRequest<N extends AnalysisName = AnalysisName> {
+  readonly name: N;
+  readonly params: AnalysisParams<N>;
 }
 
 /** Every method of the engine, with its parameters and result. */
@@ -76,7 +36,7 @@ export interface EngineMethods {
   open: { params: OpenParams; result: ModelInfo };
   release: { params: Record<string, never>; result: null };
   inspect: { params: InspectParams; result: InspectionSummary };
-  lens: { params: LensParams; result: LensResult };
+  analysis: { params: AnalysisRequest; result: unknown };
   forget: { params: { inspectionId: number }; result: null };
   /** test hook: crash the process natively (abort), to check the host survives */
   crash: { params: Record<string, never>; result: null };
@@ -84,6 +44,9 @@ export interface EngineMethods {
   hold: { params: { ms: number }; result: null };
 }
 export type EngineMethod = keyof EngineMethods;
+
+/** The typed result of an analysis request. */
+export type AnalysisOutcome<N extends AnalysisName> = AnalysisResult<N>;
 
 export interface SerializedError {
   readonly code: ErrorCode | 'internal';

@@ -26,8 +26,13 @@ export class RpcClient<M extends RpcMethods<M>> {
   constructor(private readonly post: (msg: RpcRequest) => void) {}
 
   request<K extends keyof M & string>(method: K, params: M[K]['params']): Promise<M[K]['result']> {
+    return this.start(method, params).result;
+  }
+
+  /** A request and its id (for progress and cancel messages about it). */
+  start<K extends keyof M & string>(method: K, params: M[K]['params']): { id: number; result: Promise<M[K]['result']> } {
     const id = this.next++;
-    return new Promise((resolve, reject) => {
+    const result = new Promise<M[K]['result']>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       try {
         this.post({ type: 'request', id, method, params });
@@ -36,6 +41,7 @@ export class RpcClient<M extends RpcMethods<M>> {
         reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
+    return { id, result };
   }
 
   /** Feed a message; returns true when it was a response to one of ours. */
@@ -63,14 +69,14 @@ export class RpcClient<M extends RpcMethods<M>> {
 /** Server half: dispatches requests to handlers, answers every one (errors included). */
 export async function serveRequest<M extends RpcMethods<M>>(
   msg: unknown,
-  handlers: { [K in keyof M]: (params: M[K]['params']) => Promise<M[K]['result']> | M[K]['result'] },
+  handlers: { [K in keyof M]: (params: M[K]['params'], requestId: number) => Promise<M[K]['result']> | M[K]['result'] },
   reply: (r: RpcResponse) => void,
 ): Promise<boolean> {
   if (!isRequest(msg)) return false;
   const handler = handlers[msg.method as keyof M];
   try {
     if (!handler) throw new Error(`unknown request ${msg.method}`);
-    const result = await handler(msg.params as never);
+    const result = await handler(msg.params as never, msg.id);
     reply({ type: 'response', id: msg.id, result });
   } catch (e) {
     reply({ type: 'response', id: msg.id, error: e instanceof Error ? e.message : String(e) });

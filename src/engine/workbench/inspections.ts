@@ -1,0 +1,226 @@
+// Inspections: a prompt's tokens and the activations captured for it, filled on demand as
+// TransformerLens' names_filter would be. The first view asks for the states, the attention view
+// for one layer's pattern; what is missing is captured by decoding the prompt again. Together the
+// inspections hold at most a byte budget; the least recently used go first, and an inspection
+// keeps the patterns of few layers at once (one layer of a 2,000-token, 32-head prompt is 512 MB).
+import { ActivationCache, type Tensor } from '../activations';
+import { InnerWorldError } from '../errors';
+import { patternHook, type HookName } from '../hookNames';
+import type { ModelSession } from '../llama/session';
+import type { TokenSpan } from '../llama/tokens';
+
+export type Progress = (message: string, fraction?: number) => void;
+
+/** How the model saw each token: surprisal of the token given the ones before, entropy and rank. */
+export interface TokenSurprise {
+  /** -ln p(token | previous tokens), in nats; undefined for the first token */
+  readonly surprisal: number | undefined;
+  /** entropy (nats) of the model's next-token distribution before this token */
+  readonly entropy: number | undefined;
+  /** 1 = the model's top guess */
+  readonly rank: number | undefined;
+}
+
+export interface InspectionSummary {
+  readonly id: number;
+  readonly tokens: readonly TokenSpan[];
+  readonly truncated: boolean;
+  readonly totalTokens: number;
+  readonly nLayers: number;
+  readonly nHeads: number;
+  readonly modelName: string;
+  /** the model's next-token guess after the last token */
+  readonly nextToken: { readonly id: number; readonly text: string; readonly probability: number } | undefined;
+  /** per token, from the logits of the same decode */
+  readonly surprise: readonly TokenSurprise[];
+  readonly millis: number;
+}
+
+export class Inspection {
+  /** hook -> captured tensor; patterns of at most MAX_PATTERN_LAYERS layers */
+  private readonly store = new Map<HookName, Tensor>();
+  lastUsed = 0;
+
+  constructor(
+    readonly summary: InspectionSummary,
+    /** token ids, BOS included */
+    readonly ids: readonly number[],
+    /** [d_vocab] logits after the last token */
+    readonly lastLogits: Float32Array,
+  ) {}
+
+  get bytes(): number {
+    let b = this.lastLogits.byteLength;
+    for (const t of this.store.values()) b += t.data.byteLength;
+    return b;
+  }
+
+  missing(hooks: readonly HookName[]): HookName[] {
+    return hooks.filter((h) => !this.cache.has(h));
+  }
+
+  add(captured: ActivationCache, hooks: readonly HookName[]): void {
+    for (const h of hooks) if (captured.has(h)) this.store.set(h, captured.get(h));
+  }
+
+  /** Drop patterns of layers other than `keep`, oldest first, down to `max` layers. */
+  trimPatterns(keep: readonly HookName[], max: number): void {
+    const patterns = [...this.store.keys()].filter((h) => h.endsWith('attn.hook_pattern') && !keep.includes(h));
+    while (patterns.length > Math.max(0, max - keep.length)) this.store.delete(patterns.shift()!);
+  }
+
+  /** A read-only view of what was captured, as the analyses take it. */
+  get cache(): ActivationCache {
+    return new ActivationCache(this.ids, this.store, undefined);
+  }
+}
+
+const DEFAULT_BYTES = 2 * 1024 ** 3;
+const MAX_PATTERN_LAYERS = 2;
+
+export class InspectionStore {
+  private readonly byId = new Map<number, Inspection>();
+  private nextId = 1;
+  private clock = 0;
+
+  constructor(
+    private readonly session: () => Promise<ModelSession>,
+    /** bytes all inspections may hold together */
+    private readonly budget = DEFAULT_BYTES,
+  ) {}
+
+  /** Tokenize and decode `text` once, capturing `hooks` and the logits (kept as per-token numbers and the last row). */
+  async inspect(text: string, o: { hooks?: readonly HookName[]; overflow?: 'error' | 'truncate'; signal?: { cancelled: boolean } } = {}): Promise<Inspection> {
+    const s = await this.session();
+    const t0 = performance.now();
+    const tok = s.tokenize(text, { overflow: o.overflow });
+    const ids = tok.tokens.map((t) => t.id);
+    const hooks = o.hooks ?? [];
+    const cache = s.run(ids, { hooks: [...hooks], logits: true, signal: o.signal });
+    const V = s.info.nVocab;
+    const logits = cache.logits!.data; // [pos, d_vocab]
+    const last = logits.slice((ids.length - 1) * V, ids.length * V);
+    const surprise = tokenSurprise(logits, ids, V);
+    const best = argmax(last);
+    const summary: InspectionSummary = {
+      id: this.nextId++,
+      tokens: tok.tokens,
+      truncated: tok.truncated,
+      totalTokens: tok.totalTokens,
+      nLayers: s.info.nLayers,
+      nHeads: s.info.nHeads,
+      modelName: s.info.name,
+      nextToken: { id: best, text: s.tokenizer.tokenText(best), probability: softmaxAt(last, best) },
+      surprise,
+      millis: performance.now() - t0,
+    };
+    const insp = new Inspection(summary, ids, last);
+    insp.add(cache, hooks);
+    this.touch(insp);
+    this.byId.set(summary.id, insp);
+    this.evict(insp);
+    return insp;
+  }
+
+  get(id: number): Inspection {
+    const i = this.byId.get(id);
+    if (!i) throw new InnerWorldError('bad-argument', 'That inspection is no longer held by the engine; inspect the selection again.');
+    this.touch(i);
+    return i;
+  }
+
+  /** The inspection with `hooks` captured: what is missing is captured by one more decode. */
+  async withHooks(id: number, hooks: readonly HookName[], progress?: Progress): Promise<Inspection> {
+    const insp = this.get(id);
+    const missing = insp.missing(hooks);
+    if (missing.length) {
+      progress?.(`Capturing ${describe(missing)}`);
+      const s = await this.session();
+      insp.trimPatterns(hooks.filter((h) => h.endsWith('attn.hook_pattern')), MAX_PATTERN_LAYERS);
+      insp.add(s.run(insp.ids, { hooks: missing }), missing);
+      this.evict(insp);
+    }
+    return insp;
+  }
+
+  forget(id: number): void {
+    this.byId.delete(id);
+  }
+
+  clear(): void {
+    this.byId.clear();
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Bytes held by every inspection together. */
+  get bytes(): number {
+    let b = 0;
+    for (const i of this.byId.values()) b += i.bytes;
+    return b;
+  }
+
+  private touch(i: Inspection): void {
+    i.lastUsed = ++this.clock;
+  }
+
+  /** Least recently used inspections go until the rest fit the budget; `keep` always stays. */
+  private evict(keep: Inspection): void {
+    const others = [...this.byId.values()].filter((i) => i !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+    let total = this.bytes;
+    for (const i of others) {
+      if (total <= this.budget) break;
+      total -= i.bytes;
+      this.byId.delete(i.summary.id);
+    }
+  }
+}
+
+/** Hooks a capture needs, in words for a progress line. */
+function describe(hooks: readonly HookName[]): string {
+  const patterns = hooks.filter((h) => h.endsWith('attn.hook_pattern')).map((h) => h.split('.')[1]);
+  const rest = hooks.length - patterns.length;
+  return [patterns.length ? `attention patterns of layer ${patterns.join(', ')}` : '', rest ? `${rest} state tensors` : ''].filter(Boolean).join(' and ');
+}
+
+export function patternHooks(layers: readonly number[]): HookName[] {
+  return layers.map(patternHook);
+}
+
+function argmax(v: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
+
+function softmaxAt(v: Float32Array, i: number): number {
+  const m = v[argmax(v)]!;
+  let z = 0;
+  for (let j = 0; j < v.length; j++) z += Math.exp(v[j]! - m);
+  return Math.exp(v[i]! - m) / z;
+}
+
+/** Per token t >= 1: -ln p(ids[t] | ids[<t]) from logits row t-1, the entropy of that row, the rank of ids[t]. */
+export function tokenSurprise(logits: Float32Array, ids: readonly number[], V: number): TokenSurprise[] {
+  const out: TokenSurprise[] = [{ surprisal: undefined, entropy: undefined, rank: undefined }];
+  for (let t = 1; t < ids.length; t++) {
+    const row = logits.subarray((t - 1) * V, t * V);
+    let m = -Infinity;
+    for (let j = 0; j < V; j++) if (row[j]! > m) m = row[j]!;
+    let z = 0;
+    for (let j = 0; j < V; j++) z += Math.exp(row[j]! - m);
+    const logZ = m + Math.log(z);
+    let entropy = 0;
+    for (let j = 0; j < V; j++) {
+      const lp = row[j]! - logZ;
+      entropy -= Math.exp(lp) * lp;
+    }
+    const x = row[ids[t]!]!;
+    let rank = 1;
+    for (let j = 0; j < V; j++) if (row[j]! > x) rank++;
+    out.push({ surprisal: logZ - x, entropy, rank });
+  }
+  return out;
+}

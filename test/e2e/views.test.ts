@@ -1,0 +1,260 @@
+// Every inspection view end to end, in a real VS Code (code-server) in a real Chromium, on the
+// demo model: inspect the article's sentence, read the layers view, open the grid from it and the
+// attention and states views from the command palette, read a cell of a head's pattern and the
+// gap-1 curve (checked against the CLI on the same model and prompt), hover a token, edit the text
+// and see every view go stale, re-inspect, export CSV, switch themes, reload the window.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FrameLocator } from 'playwright-core';
+import { DEMO_CATEGORIES } from '../../src/engine/demo';
+import { demoModelPath } from '../../src/engine/demo/builder';
+import { projectCacheDir } from '../../src/engine/assets';
+import { RESULTS_DIR, TIMEOUT, useWorkbench } from './harness';
+
+const SENTENCE = 'I like the red ball';
+const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\n';
+/** things a colour leads to in the demo grammar: objects and foods (whole-word tokens) */
+const OBJECTS = new Set<string>([...DEMO_CATEGORIES.objects, ...DEMO_CATEGORIES.foods]);
+const ROOT = path.join(__dirname, '..', '..');
+const IMAGES = path.join(RESULTS_DIR, 'images');
+
+/** The CLI on the demo model: the independent reading of the numbers a view shows. */
+function cli<T>(...args: string[]): T {
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), args[0]!, demoModelPath(projectCacheDir()), ...args.slice(1)], { encoding: 'utf8', env: { ...process.env, INNER_WORLD_CACHE: projectCacheDir() } });
+  return JSON.parse(out) as T;
+}
+
+describe('inspection views end to end (code-server + Chromium, demo model)', { timeout: 600_000 }, () => {
+  const wb = useWorkbench({
+    name: 'views',
+    files: { 'prompt.txt': PROMPT },
+    settings: { 'workbench.colorTheme': 'Default Light Modern' },
+    // the demo model built by test/fixtures/prepare.ts; the extension would build it itself otherwise
+    env: { INNER_WORLD_CACHE: projectCacheDir() },
+  });
+
+  /** The visible view whose header names it. */
+  async function view(title: string): Promise<FrameLocator> {
+    const frames = wb().page.locator('iframe.webview.ready');
+    const deadline = Date.now() + TIMEOUT * 2;
+    while (Date.now() < deadline) {
+      const n = await frames.count();
+      for (let i = 0; i < n; i++) {
+        if (!(await frames.nth(i).isVisible().catch(() => false))) continue;
+        const f = frames.nth(i).contentFrame().frameLocator('#active-frame');
+        if ((await f.locator('header .view-title', { hasText: title }).count().catch(() => 0)) > 0) return f;
+      }
+      await wb().page.waitForTimeout(200);
+    }
+    throw new Error(`no visible view titled ${title}`);
+  }
+
+  async function tab(title: string): Promise<void> {
+    await wb().page.locator('.tabs-container .tab', { hasText: title }).first().click();
+  }
+
+  async function shot(name: string): Promise<void> {
+    fs.mkdirSync(IMAGES, { recursive: true });
+    fs.copyFileSync(await wb().screenshot(name), path.join(IMAGES, `${name}.png`));
+  }
+
+  /** Coloured (not grey, not background) pixels of a canvas: the chart's lines and points. */
+  async function colouredPixels(f: FrameLocator, selector: string): Promise<number> {
+    return f.locator(selector).evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3]! < 200) continue;
+        const hi = Math.max(d[i]!, d[i + 1]!, d[i + 2]!);
+        const lo = Math.min(d[i]!, d[i + 1]!, d[i + 2]!);
+        if (hi - lo > 80) n++;
+      }
+      return n;
+    });
+  }
+
+  async function pick(f: FrameLocator, selectId: string, label: string): Promise<void> {
+    await f.locator(`#${selectId}`).click();
+    // the second match is the open list's option (the first, the closed select's face)
+    await f.locator(`#${selectId}`).getByText(label, { exact: true }).last().click();
+  }
+
+  test('inspecting the sentence opens the layers view: tokens, a chart, a row per layer', async () => {
+    await wb().openFile('prompt.txt');
+    await wb().selectText(SENTENCE);
+    await wb().runCommand('Inner World: Inspect Selection');
+    await wb().waitForPanel('Inner World: Layers');
+    const layers = await view('Layers');
+    const chips = layers.locator('#tokens .chip');
+    await chips.nth(5).waitFor({ timeout: TIMEOUT * 2 });
+    assert.deepEqual(await chips.allInnerTexts(), ['<s>', 'I', 'like', 'the', 'red', 'ball']);
+    assert.equal(await layers.locator('#tokens .chip.selected').innerText(), 'ball');
+    await layers.locator('#status[data-kind="ok"]').waitFor();
+    const info = cli<{ hparams: { nLayers: number } }>('info');
+    assert.equal(await layers.locator('#words tbody tr').count(), info.hparams.nLayers + 1);
+    assert.match(await layers.locator('#status').innerText(), /“ball” \(position 5\) through the input dictionary/);
+    assert.match(await layers.locator('#explain').innerText(), /Fig\. 3/);
+    assert.ok((await colouredPixels(layers, '#chart')) > 500, 'the chart has coloured lines');
+  });
+
+  test('"red" through the output dictionary at layer 0 reads as objects, as the CLI says', async () => {
+    const layers = await view('Layers');
+    await layers.locator('#tokens .chip', { hasText: /^red$/ }).click();
+    await pick(layers, 'dictionary', 'Output dictionary');
+    await layers.locator('#status', { hasText: /“red” \(position 4\) through the output dictionary/ }).waitFor();
+    const layer0 = await layers.locator('#words tbody tr[data-layer="0"] td .word').allInnerTexts();
+    assert.equal(layer0.length, 5);
+    assert.ok(layer0.filter((w) => OBJECTS.has(w)).length >= 3, `layer-0 output-dictionary words of "red": ${layer0.join(', ')}`);
+    const fromCli = cli<{ positions: Array<{ layers: Array<{ words: Array<{ text: string }> }> }> }>('lens', '--prompt', SENTENCE, '--pos', '4', '--dict', 'output', '--layers', '0');
+    assert.deepEqual(layer0, fromCli.positions[0]!.layers[0]!.words.map((w) => w.text.replace(/^▁/, '')));
+    await shot('layers-light');
+  });
+
+  test('the grid opens from the layers view; a cell opens the layers view at its token', async () => {
+    const layers = await view('Layers');
+    await layers.locator('#open-grid').click();
+    await wb().waitForPanel('Inner World: Token × Layer Grid');
+    const grid = await view('Token × Layer Grid');
+    await grid.locator('#status', { hasText: /6 of 6 tokens read/ }).waitFor({ timeout: TIMEOUT * 2 });
+    const cells = grid.locator('.grid-row[data-pos="3"] .grid-cell');
+    assert.ok((await cells.count()) >= 3);
+    assert.notEqual(await cells.first().innerText(), '…');
+    await shot('grid-light');
+    await cells.nth(1).click();
+    const back = await view('Layers');
+    await back.locator('#status', { hasText: /“the” \(position 3\)/ }).waitFor();
+  });
+
+  test('attention: pick layer 1 and a head from the palette view, read a cell, check it against the CLI', async () => {
+    await wb().runCommand('Inner World: Show Attention');
+    await wb().waitForPanel('Inner World: Attention');
+    const att = await view('Attention');
+    await att.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
+    await att.locator('#layer').fill('1');
+    await att.locator('#layer').press('Enter');
+    await att.locator('#layer').dispatchEvent('change');
+    await att.locator('#head').fill('1');
+    await att.locator('#head').dispatchEvent('change');
+    await att.locator('#pattern-title', { hasText: /Head 1 of layer 1/ }).waitFor({ timeout: TIMEOUT * 2 });
+    // the cell of query 4 ("red"), key 3 ("the") through the keyboard cursor
+    const canvas = att.locator('#pattern');
+    await canvas.focus();
+    for (let k = 0; k < 4; k++) await canvas.press('ArrowDown');
+    for (let k = 0; k < 3; k++) await canvas.press('ArrowRight');
+    const readout = await att.locator('#pattern-readout').innerText();
+    const m = /layer 1 head 1: query 4 red → key 3 the: (\d\.\d+)/.exec(readout);
+    assert.ok(m, readout);
+    const fromCli = cli<{ pattern: { nPos: number; values: number[] } }>('attention', '--prompt', SENTENCE, '--layer', '1', '--head', '1');
+    assert.ok(Math.abs(Number(m[1]) - fromCli.pattern.values[4 * fromCli.pattern.nPos + 3]!) < 0.0051, `${m[1]} vs ${fromCli.pattern.values[4 * fromCli.pattern.nPos + 3]}`);
+    // the sink map: a row per head, hover readout names the layer
+    await att.locator('#sink-title', { hasText: /Layer 1: attention to the first token/ }).waitFor();
+    await shot('attention-light');
+  });
+
+  test('states: the gap-1 curve from the palette view equals the CLI', async () => {
+    await wb().runCommand('Inner World: Show State Vectors');
+    await wb().waitForPanel('Inner World: State Vectors');
+    const st = await view('State Vectors');
+    const status = st.locator('#status[data-kind="ok"]');
+    await status.waitFor({ timeout: TIMEOUT * 2 });
+    const m = /gap-1 cosine in the middle of the stack: (-?\d\.\d+)/.exec(await status.innerText());
+    assert.ok(m);
+    const fromCli = cli<{ layerGaps: { curves: Array<{ gap: number; mean: number[] }> } }>('states', '--prompt', SENTENCE, '--gaps', '1,5,15');
+    const g1 = fromCli.layerGaps.curves.find((c) => c.gap === 1)!;
+    assert.ok(Math.abs(Number(m[1]) - g1.mean[Math.floor(g1.mean.length / 2)]!) < 0.0006);
+    assert.ok((await colouredPixels(st, '#gaps')) > 200);
+    await shot('states-light');
+  });
+
+  test('hovering a token shows its words in both dictionaries, numbered from one', async () => {
+    await wb().runCommand('View: Focus First Editor Group');
+    await wb().clickEditor();
+    const text = await wb().hover('red', { contains: 'output dictionary' });
+    assert.match(text, /token 5 of 6 \(position 4\)/);
+    assert.match(text, /surprisal \d/);
+    assert.ok([...OBJECTS].filter((w) => new RegExp(`\\b${w}\\b`).test(text)).length >= 3, `hover text: ${text}`);
+  });
+
+  test('exporting the states view as CSV writes the numbers it shows', async () => {
+    await tab('State Vectors');
+    const st = await view('State Vectors');
+    await st.locator('#export-csv').click();
+    // the save dialog (VS Code's own in the browser) proposes states.csv in the workspace
+    const input = wb().page.locator('.quick-input-widget input');
+    await input.waitFor();
+    // the dialog fills its path in after it opens
+    const deadline = Date.now() + TIMEOUT;
+    while (!/states\.csv$/.test(await input.inputValue()) && Date.now() < deadline) await wb().page.waitForTimeout(100);
+    assert.match(await input.inputValue(), /workspace\/states\.csv$/);
+    await input.press('Enter');
+    await st.locator('#status', { hasText: /Saved states\.csv/ }).waitFor();
+    const csv = fs.readFileSync(path.join(wb().server.workspace, 'states.csv'), 'utf8').trim().split(/\r\n/);
+    assert.equal(csv[0], 'series,gap,layer,mean or +1 or rms,sd,first token or +2,last token or all pairs,prediction');
+    const gap1 = csv.filter((l) => l.startsWith('gap,1,'));
+    assert.ok(gap1.length >= 2);
+    assert.ok(Number.isFinite(Number(gap1[0]!.split(',')[3])));
+  });
+
+  test('editing the inspected text marks every view stale; Re-inspect brings them back', async () => {
+    await wb().runCommand('View: Focus First Editor Group');
+    await wb().goTo(1, 8);
+    await wb().page.keyboard.type('really ');
+    for (const title of ['State Vectors', 'Attention', 'Token × Layer Grid', 'Layers']) {
+      await tab(title);
+      const v = await view(title);
+      await v.locator('#stale:not([hidden])', { hasText: /edited/ }).waitFor();
+    }
+    // hovers no longer answer from the stale inspection
+    const layers = await view('Layers');
+    await layers.locator('#reinspect').click();
+    await layers.locator('#stale').waitFor({ state: 'hidden', timeout: TIMEOUT * 2 });
+    await layers.locator('#tokens .chip', { hasText: /^really$/ }).waitFor();
+    await tab('Attention');
+    await (await view('Attention')).locator('#stale').waitFor({ state: 'hidden' });
+  });
+
+  test('the chart stays visible in Dark Modern and High Contrast', async () => {
+    for (const theme of ['Dark Modern', 'Dark High Contrast']) {
+      await wb().runCommand('Preferences: Color Theme');
+      const input = wb().page.locator('.quick-input-widget input[placeholder^="Select Color Theme"]');
+      await input.waitFor();
+      await input.pressSequentially(theme);
+      await wb().page.locator('.quick-input-list .monaco-list-row.focused', { hasText: theme }).waitFor();
+      await input.press('Enter');
+      await wb().page.locator('.monaco-workbench.vs-dark, .monaco-workbench.hc-black').first().waitFor();
+      await tab('Layers');
+      const layers = await view('Layers');
+      await wb().page.waitForTimeout(500); // the redraw follows the body's class change
+      assert.ok((await colouredPixels(layers, '#chart')) > 500, `${theme}: the chart's lines are visible`);
+      if (theme === 'Dark Modern') {
+        await shot('layers-dark');
+        for (const [title, file] of [['Token × Layer Grid', 'grid-dark'], ['Attention', 'attention-dark'], ['State Vectors', 'states-dark']] as const) {
+          await tab(title);
+          await (await view(title)).locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
+          await shot(file);
+        }
+      }
+    }
+  });
+
+  test('after a window reload every view comes back', async () => {
+    await wb().runCommand('Developer: Reload Window');
+    await wb().waitReady('prompt.txt');
+    for (const title of ['Layers', 'Token × Layer Grid', 'Attention', 'State Vectors']) {
+      await wb().waitForPanel(`Inner World: ${title}`);
+      await tab(title);
+      const v = await view(title);
+      await v.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 3 });
+    }
+    const layers = await view('Layers');
+    assert.ok((await layers.locator('#tokens .chip').allInnerTexts()).includes('really'));
+  });
+
+  test('no unexpected console errors', () => {
+    // the window reload above makes the web workbench log its own shutdown limits
+    assert.deepEqual(wb().unexpectedConsoleErrors([/Long running operations during shutdown are unsupported in the web/]), []);
+  });
+});
