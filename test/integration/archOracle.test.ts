@@ -7,6 +7,9 @@
 // weight statistics run over every matrix; a hook the graph never names is refused with its reason.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { ActivationCache } from '../../src/engine/activations';
 import { inputDictionary, outputDictionary } from '../../src/engine/analysis/dictionary';
 import { headWordMap } from '../../src/engine/analysis/headMap';
@@ -18,6 +21,8 @@ import { ComputeDevice } from '../../src/engine/compute/device';
 import { GgmlEngine } from '../../src/engine/compute/engine';
 import { GgmlReducer } from '../../src/engine/compute/reducer';
 import { InnerWorldError } from '../../src/engine/errors';
+import { gguf, type GgufValue } from '../../src/engine/gguf/values';
+import { writeGguf } from '../../src/engine/gguf/writer';
 import { allHookNames, hookTable } from '../../src/engine/hookNames';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ModelSession } from '../../src/engine/llama/session';
@@ -212,6 +217,31 @@ describe('every supported family on a tiny model with its real vocabulary', () =
       const s = await session(name);
       const tokens = s.tokenize('I like the red ball').tokens.map((t) => t.id);
       assert.throws(() => s.run(tokens, { hooks: [hook] }), (e: unknown) => e instanceof InnerWorldError && e.code === 'bad-argument' && e.message.startsWith(`${s.file.archTable.label} models have no ${hook}`));
+    }
+  });
+
+  test('a mixture of experts and an architecture without a table are refused with the reason first', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arch-refuse-'));
+    try {
+      const write = (name: string, arch: string, extra: Array<readonly [string, GgufValue]>): string => {
+        const file = path.join(dir, name);
+        const shape: Array<readonly [string, GgufValue]> = [
+          ['general.architecture', gguf.str(arch)],
+          [`${arch}.embedding_length`, gguf.u32(64)],
+          [`${arch}.block_count`, gguf.u32(2)],
+          [`${arch}.feed_forward_length`, gguf.u32(128)],
+          [`${arch}.attention.head_count`, gguf.u32(4)],
+        ];
+        writeGguf(file, { metadata: [...shape, ...extra], tensors: [] });
+        return file;
+      };
+      const refused = async (file: string, re: RegExp): Promise<void> => {
+        await assert.rejects(ModelSession.open(file), (e: unknown) => e instanceof InnerWorldError && e.code === 'not-llama' && re.test(e.message));
+      };
+      await refused(write('mixtral.gguf', 'llama', [['llama.expert_count', gguf.u32(8)]]), /is a mixture-of-experts model \(8 experts per layer\), which LLM Inner World does not run yet/);
+      await refused(write('qwen3moe.gguf', 'qwen3moe', []), /is a "qwen3moe" model, an architecture LLM Inner World does not run yet; it runs Llama, Qwen2, Qwen3, Gemma 2, Gemma 3, Phi-3 models/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
