@@ -10,6 +10,7 @@ import { writeGguf } from '../src/engine/gguf/writer';
 import { getBackend } from '../src/engine/llama/backend';
 import { ggmlQuantizer } from '../src/engine/llama/quantize';
 import { Rng } from '../src/engine/util/random';
+import { vocabFile } from '../test/fixtures/archModels';
 import { vocabPath } from '../test/fixtures/models';
 
 export interface BenchModelSpec {
@@ -17,6 +18,8 @@ export interface BenchModelSpec {
   readonly shape: LlamaShape;
   readonly matrixType: number;
   readonly outputType: number;
+  /** models/ggml-vocab-<vocab>.gguf of the bundled llama.cpp source (default: Llama 2's llama-spm) */
+  readonly vocab?: string;
 }
 
 const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, dFf: 11008, nCtxTrain: 4096, rmsEps: 1e-5, ropeFreqBase: 10000 };
@@ -24,6 +27,14 @@ const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads
 export const BENCH_MODELS = {
   /** Llama-2-7B shapes, Q4_K matrices and Q6_K output (as a Q4_K_M file mixes them) */
   'llama2-7b-q4k': { name: 'llama2-7b-q4k', shape: LLAMA2_7B, matrixType: GgmlType.Q4_K, outputType: GgmlType.Q6_K },
+  /** Llama-3-8B shapes: 128256-token BPE vocabulary, 8 kv heads, d_ff 14336; Q4_K matrices, Q6_K output */
+  'llama3-8b-q4k': {
+    name: 'llama3-8b-q4k',
+    shape: { ...LLAMA2_7B, nVocab: 128256, nKvHeads: 8, dFf: 14336, nCtxTrain: 8192, ropeFreqBase: 500000 },
+    matrixType: GgmlType.Q4_K,
+    outputType: GgmlType.Q6_K,
+    vocab: 'llama-bpe',
+  },
   /** 32 layers of a small model: the per-layer capture overhead dominates */
   'l32-d512-q4k': {
     name: 'l32-d512-q4k',
@@ -81,7 +92,7 @@ export async function ensureBenchModel(name: BenchModelName): Promise<string> {
       },
     };
   });
-  const metadata = [...llamaMetadata(s, `bench ${spec.name} (random weights)`), ...readTokenizerMetadata(vocabPath())];
+  const metadata = [...llamaMetadata(s, `bench ${spec.name} (random weights)`), ...readTokenizerMetadata(spec.vocab ? vocabFile(spec.vocab) : vocabPath())];
   writeGguf(file, { metadata, tensors });
   return file;
 }
