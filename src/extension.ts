@@ -11,6 +11,7 @@ import { EngineClient } from './engine/worker/engineClient';
 import { registerTokenHover } from './hovers/tokenHover';
 import { ModelController } from './model/modelController';
 import { ViewHost } from './panels/viewHost';
+import { ModelTree } from './tree/modelTree';
 
 let ctx: Ctx | undefined;
 
@@ -35,18 +36,23 @@ export function activate(context: vscode.ExtensionContext): void {
     engine,
     ranges,
     isDemoModel: () => model.isDemo(),
+    ensureModel: () => model.ensureLoaded(),
+    loadedModel: () => model.info,
     inspect: (doc, range) => inspectRange(services, doc, range),
     log: (line) => c.output.info(line),
     reinspectAfterEdit: () => config.reinspectAfterEdit(),
   });
   const services: Services = { ctx: c, engine, model, ranges, views };
+  const tree = new ModelTree(model, engine);
   c.pushExt(
     { dispose: () => engine.dispose() },
     model,
     ranges,
     views,
-    model.onDidChange(() => views.markAllStale('The model was released or changed: re-inspect to read the text with the model loaded now.')),
+    tree,
+    model.onDidChange((info) => views.modelChanged(info)),
     ...registerCommands(services),
+    vscode.window.registerTreeDataProvider('innerWorld.model', tree),
     registerTokenHover(services),
   );
 }

@@ -5,7 +5,7 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { toCsv } from '../src/shared/format';
 import { RpcClient } from '../src/shared/protocol/rpc';
-import type { AnalysisName, AnalysisParams, AnalysisResult, ExportFormat, HostToView, ViewId, ViewInspection, ViewRequests, ViewSpec, ViewState, ViewToHost } from '../src/shared/protocol/views';
+import type { AnalysisName, AnalysisParams, AnalysisResult, ExportFormat, HostToView, ViewId, ViewInspection, ViewModel, ViewRequests, ViewSpec, ViewState, ViewToHost } from '../src/shared/protocol/views';
 import { button } from './components/dom';
 import { background, foreground } from './components/colors';
 import { el, vscodeApi } from './vscodeApi';
@@ -19,11 +19,16 @@ export interface Exportable {
   canvases: readonly HTMLCanvasElement[];
 }
 
+export interface ShowContext {
+  readonly model: ViewModel;
+  readonly inspection: ViewInspection | undefined;
+}
+
 export interface ViewModule {
   /** build controls and content once */
   mount(rt: Runtime): void;
-  /** an inspection to show (a new one, or the same after the webview reloaded) */
-  show(inspection: ViewInspection, state: ViewState): void;
+  /** what to show: the model, and for inspection views the inspection (a new one, or the same after the webview reloaded) */
+  show(ctx: ShowContext, state: ViewState): void;
   /** the editor's cursor moved onto a token */
   selectToken?(pos: number): void;
   exportable(): Exportable | undefined;
@@ -43,6 +48,7 @@ export class Runtime {
   private readonly statusText = el('span', { id: 'status-text' });
   private running: { id: number; what: string } | undefined;
   inspection: ViewInspection | undefined;
+  model: ViewModel | undefined;
   state: ViewState = {};
 
   constructor(
@@ -118,14 +124,20 @@ export class Runtime {
     switch (msg.type) {
       case 'show':
         this.inspection = msg.inspection;
+        this.model = msg.model;
         this.state = { ...msg.state };
         this.vscode.setState(this.state);
         this.staleBanner.hidden = true;
         this.renderHeader();
-        this.note.textContent = msg.inspection.isDemoModel
-          ? 'Demo model: built for this extension from a small English grammar; it knows nothing beyond it and its weights are partly constructed by hand (see docs/demo-model.md). Load a real model for real findings.'
+        this.note.textContent = msg.model.isDemoModel
+          ? 'Demo model: built for this extension from a small English grammar; it knows nothing beyond it and its weights are partly constructed by hand, so its weight statistics are synthetic (see docs/demo-model.md). Load a real model for real findings.'
           : '';
-        this.view.show(msg.inspection, this.state);
+        this.view.show({ model: msg.model, inspection: msg.inspection }, this.state);
+        break;
+      case 'noModel':
+        this.model = undefined;
+        this.renderHeader();
+        this.setStatus(msg.message, 'empty');
         break;
       case 'selectToken':
         this.view.selectToken?.(msg.pos);
@@ -153,17 +165,20 @@ export class Runtime {
 
   private renderHeader(): void {
     const i = this.inspection;
+    const m = this.model;
     const exports = el('span', { class: 'exports', role: 'group', 'aria-label': 'Export' });
     exports.append(el('span', { class: 'control-label' }, 'Export'), ...(['png', 'csv', 'json'] as const).map((f) => button(f.toUpperCase(), () => void this.export(f), { id: `export-${f}`, title: `Save what this view shows as ${f.toUpperCase()}` })));
     const parts: HTMLElement[] = [el('span', { class: 'view-title' }, this.spec.title.replace('Inner World: ', ''))];
-    if (i) {
-      parts.push(el('span', { class: 'model' }, i.modelName));
-      if (i.isDemoModel) {
+    if (m) {
+      parts.push(el('span', { class: 'model' }, m.name));
+      if (m.isDemoModel) {
         const badge = document.createElement('vscode-badge');
         badge.textContent = 'demo';
         badge.title = 'The built-in demo model';
         parts.push(badge);
       }
+    }
+    if (i) {
       if (i.nextToken !== undefined) parts.push(el('span', { class: 'next' }, `next token: ${i.nextToken.replace(/▁/g, ' ').trim() || '␣'}`));
     }
     this.header.replaceChildren(...parts, exports);

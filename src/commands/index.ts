@@ -25,6 +25,9 @@ const COMMANDS: Record<string, Command> = {
     if (s.ranges.overlayOn) void vscode.window.showInformationMessage('Inner World: inspected tokens are shaded by their surprisal (-ln p of the token given the ones before it; hover a token for the numbers).');
   },
   ...viewCommands,
+  // from the Model tree: a matrix's heatmap, a head's word map
+  'innerWorld.openHeatmap': async (s, role, layer) => void (await s.views.open('heatmap', { controls: { role: String(role), layer: Number(layer), row0: 0, col0: 0 } })),
+  'innerWorld.openHeadMap': async (s, layer, head) => void (await s.views.open('headMap', { controls: { layer: Number(layer), head: Number(head) } })),
 };
 
 /** The ids of every command this extension registers (the view table's included). */

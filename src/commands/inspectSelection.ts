@@ -6,7 +6,7 @@ import type { EditorInspection } from '../editor/inspectedRanges';
 import { InnerWorldError, isInnerWorldError } from '../engine/errors';
 import type { InspectionSummary } from '../engine/worker/protocol';
 import { toViewInspection } from '../panels/viewHost';
-import type { ViewId } from '../shared/protocol/views';
+import { VIEWS, type ViewId } from '../shared/protocol/views';
 import type { Services } from './services';
 
 export async function inspectSelection(s: Services, view: ViewId = 'layers'): Promise<void> {
@@ -52,8 +52,9 @@ export async function runInspection(s: Services, text: string): Promise<Inspecti
   );
 }
 
-/** Open a view on the inspection the views show, or on the selection when none is shown yet. */
+/** Open a view: a model view at once; an inspection view on the inspection the views show, or on the selection. */
 export async function showView(s: Services, view: ViewId): Promise<void> {
+  if (VIEWS[view].needs === 'model') return void (await s.views.open(view));
   const id = s.views.currentInspection();
   const shown = id === undefined ? undefined : s.ranges.find(id);
   if (shown) return void (await s.views.show(view, toViewInspection(shown, s.model.isDemo())));

@@ -4,9 +4,10 @@
 // or the engine restarts; panels restored after a window reload by inspecting their text again.
 import * as vscode from 'vscode';
 import type { EditorInspection, InspectedRanges } from '../editor/inspectedRanges';
+import type { ModelInfo } from '../engine/llama/session';
 import type { EngineClient } from '../engine/worker/engineClient';
 import type { InspectionSummary } from '../engine/worker/protocol';
-import { VIEWS, type ViewId, type ViewInspection, type ViewState } from '../shared/protocol/views';
+import { VIEWS, type ViewId, type ViewInspection, type ViewModel, type ViewState } from '../shared/protocol/views';
 import { ViewPanel } from './viewPanel';
 
 export interface ViewHostDeps {
@@ -14,6 +15,10 @@ export interface ViewHostDeps {
   readonly engine: EngineClient;
   readonly ranges: InspectedRanges;
   readonly isDemoModel: () => boolean;
+  /** the loaded model, loading the chosen one first when none is */
+  readonly ensureModel: () => Promise<ModelInfo>;
+  /** the loaded model, or undefined */
+  readonly loadedModel: () => ModelInfo | undefined;
   /** inspect `text` of a document again and register its range; undefined when the text is gone */
   readonly inspect: (doc: vscode.TextDocument, range: vscode.Range) => Promise<EditorInspection>;
   readonly log: (line: string) => void;
@@ -33,7 +38,8 @@ export class ViewHost implements vscode.Disposable {
             this.panels.get(spec.id)?.dispose();
             const p = new ViewPanel(panel, spec, this, state);
             this.panels.set(spec.id, p);
-            await this.restore(p, state);
+            if (spec.needs === 'model') await this.showModelView(p, state ?? {});
+            else await this.restore(p, state);
           },
         }),
       ),
@@ -54,8 +60,39 @@ export class ViewHost implements vscode.Disposable {
     this.deps.log(line);
   }
 
-  /** Open (or reveal) a view on an inspection, at a token. */
-  async show(view: ViewId, inspection: ViewInspection, pos?: number): Promise<ViewPanel> {
+  /** Open (or reveal) any view: an inspection view on an inspection, a model view on the loaded model. */
+  async open(view: ViewId, o: { inspection?: ViewInspection; pos?: number; controls?: ViewState['controls'] } = {}): Promise<ViewPanel | undefined> {
+    if (VIEWS[view].needs === 'inspection') return o.inspection ? this.show(view, o.inspection, o.pos) : undefined;
+    const p = this.panel(view);
+    await this.showModelView(p, { ...(p.state ?? {}), controls: { ...p.state?.controls, ...o.controls } });
+    return p;
+  }
+
+  /** A model view shows the loaded model (loading the chosen one first). */
+  private async showModelView(p: ViewPanel, state: ViewState): Promise<void> {
+    try {
+      p.busy('Loading the model…');
+      const info = await this.deps.ensureModel();
+      p.show(this.viewModel(info), undefined, state);
+    } catch (e) {
+      p.showNoModel(`No model is loaded (${(e as Error).message}). Run "Inner World: Load Model..." to choose one.`);
+    }
+  }
+
+  private viewModel(info: ModelInfo): ViewModel {
+    return { ...info, isDemoModel: this.deps.isDemoModel() };
+  }
+
+  /** The model changed or was released: inspection views go stale, model views follow the model. */
+  modelChanged(info: ModelInfo | undefined): void {
+    for (const p of this.panels.values()) {
+      if (p.spec.needs === 'inspection') p.markStale('The model was released or changed: re-inspect to read the text with the model loaded now.');
+      else if (info) p.show(this.viewModel(info), undefined, p.state ?? {});
+      else p.showNoModel('No model is loaded. Run "Inner World: Load Model..." to choose one; this view fills in when it is loaded.');
+    }
+  }
+
+  private panel(view: ViewId): ViewPanel {
     const spec = VIEWS[view];
     let p = this.panels.get(view);
     if (!p) {
@@ -67,14 +104,26 @@ export class ViewHost implements vscode.Disposable {
     } else {
       p.panel.reveal(p.panel.viewColumn, true);
     }
-    const state = p.state ?? {};
-    p.show(inspection, { ...state, pos: pos ?? clampPos(state.pos, inspection) ?? lastWord(inspection), text: inspection.text, documentUri: inspection.documentUri });
     return p;
+  }
+
+  /** Open (or reveal) an inspection view on an inspection, at a token. */
+  async show(view: ViewId, inspection: ViewInspection, pos?: number): Promise<ViewPanel> {
+    const p = this.panel(view);
+    const state = p.state ?? {};
+    p.show(this.modelOf(), inspection, { ...state, pos: pos ?? clampPos(state.pos, inspection) ?? lastWord(inspection), text: inspection.text, documentUri: inspection.documentUri });
+    return p;
+  }
+
+  private modelOf(): ViewModel {
+    const info = this.deps.loadedModel();
+    if (!info) throw new Error('no model is loaded');
+    return this.viewModel(info);
   }
 
   /** Show a new inspection in every open view (and the given one, opened if needed). */
   async showEverywhere(inspection: ViewInspection, open: ViewId, pos?: number): Promise<void> {
-    for (const [id, p] of this.panels) if (id !== open) p.show(inspection, { ...(p.state ?? {}), pos: pos ?? lastWord(inspection), text: inspection.text, documentUri: inspection.documentUri });
+    for (const [id, p] of this.panels) if (id !== open && p.spec.needs === 'inspection') p.show(this.modelOf(), inspection, { ...(p.state ?? {}), pos: pos ?? lastWord(inspection), text: inspection.text, documentUri: inspection.documentUri });
     await this.show(open, inspection, pos);
   }
 
@@ -142,7 +191,7 @@ export class ViewHost implements vscode.Disposable {
       if (at < 0) throw new Error('the inspected text is no longer in the document; select it again and run "Inner World: Inspect Selection"');
       const inspected = await this.deps.inspect(doc, new vscode.Range(doc.positionAt(at), doc.positionAt(at + state.text.length)));
       const inspection = toViewInspection(inspected, this.deps.isDemoModel());
-      p.show(inspection, { ...state, pos: clampPos(state.pos, inspection) ?? lastWord(inspection) });
+      p.show(this.modelOf(), inspection, { ...state, pos: clampPos(state.pos, inspection) ?? lastWord(inspection) });
     } catch (e) {
       p.failed(`Could not restore this view: ${(e as Error).message}`);
     }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { isInnerWorldError } from '../engine/errors';
 import { serveRequest, type RpcResponse } from '../shared/protocol/rpc';
-import type { HostToView, ViewInspection, ViewRequests, ViewSpec, ViewState, ViewToHost } from '../shared/protocol/views';
+import type { HostToView, ViewInspection, ViewModel, ViewRequests, ViewSpec, ViewState, ViewToHost } from '../shared/protocol/views';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import type { ViewHost } from './viewHost';
 
@@ -15,7 +15,8 @@ export class ViewPanel implements vscode.Disposable {
   private disposed = false;
   private webviewReady = false;
   /** what the webview shows (sent again after every reload) */
-  private shown: { inspection: ViewInspection; state: ViewState } | undefined;
+  private shown: { model: ViewModel; inspection: ViewInspection | undefined; state: ViewState } | undefined;
+  private noModel: string | undefined;
   private staleReason: string | undefined;
   /** the last view state the webview reported (restored panels start from the serialized one) */
   state: ViewState | undefined;
@@ -38,14 +39,22 @@ export class ViewPanel implements vscode.Disposable {
   }
 
   get inspectionId(): number | undefined {
-    return this.shown?.inspection.inspectionId;
+    return this.shown?.inspection?.inspectionId;
   }
 
-  show(inspection: ViewInspection, state: ViewState): void {
-    this.shown = { inspection, state };
+  show(model: ViewModel, inspection: ViewInspection | undefined, state: ViewState): void {
+    this.shown = { model, inspection, state };
     this.staleReason = undefined;
+    this.noModel = undefined;
     this.state = state;
-    if (this.webviewReady) this.post({ type: 'show', inspection, state });
+    if (this.webviewReady) this.post({ type: 'show', model, inspection, state });
+  }
+
+  /** No model is loaded: the view says so and how to load one. */
+  showNoModel(message: string): void {
+    this.shown = undefined;
+    this.noModel = message;
+    this.post({ type: 'noModel', message });
   }
 
   markStale(reason: string): void {
@@ -80,7 +89,7 @@ export class ViewPanel implements vscode.Disposable {
           return null;
         },
         openView: async (p) => {
-          if (this.shown) await this.host.show(p.view, this.shown.inspection, p.pos ?? this.state?.pos);
+          await this.host.open(p.view, { inspection: this.shown?.inspection, pos: p.pos ?? this.state?.pos, controls: p.controls });
           return null;
         },
         export: (p) => this.export(p),
@@ -96,7 +105,9 @@ export class ViewPanel implements vscode.Disposable {
     if (msg.type === 'ready') {
       this.webviewReady = true;
       this.state = this.state ?? msg.state;
-      if (this.shown) this.post({ type: 'show', inspection: this.shown.inspection, state: { ...this.shown.state, ...this.state, text: this.shown.inspection.text, documentUri: this.shown.inspection.documentUri } });
+      const sh = this.shown;
+      if (sh) this.post({ type: 'show', model: sh.model, inspection: sh.inspection, state: { ...sh.state, ...this.state, text: sh.inspection?.text, documentUri: sh.inspection?.documentUri } });
+      if (this.noModel) this.post({ type: 'noModel', message: this.noModel });
       if (this.staleReason) this.post({ type: 'stale', reason: this.staleReason });
     } else if (msg.type === 'viewState') {
       this.state = msg.state;

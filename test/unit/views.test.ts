@@ -22,7 +22,7 @@ test('every view has a command, an activation event and a webview entry', () => 
     assert.equal(c.category, 'Inner World');
     assert.ok(manifest.activationEvents.includes(`onWebviewPanel:${v.viewType}`), `no activation event for ${v.viewType}`);
     assert.ok(fs.existsSync(path.join(root, 'webview', 'views', `${v.entry}.ts`)), `webview/views/${v.entry}.ts is missing`);
-    assert.ok(v.explanation.length > 40 && /Fig\./.test(v.explanation), `${v.id} says what it plots and which figure it is`);
+    assert.ok(v.explanation.length > 40 && /Fig\.|figure|article section|companion page/.test(v.explanation), `${v.id} says what it plots and where the article has it`);
   }
 });
 

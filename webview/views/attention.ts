@@ -58,7 +58,8 @@ const view: ViewModule = {
     patternBar.append(patternTitle, resetZoom);
     rt.content.append(sinkTitle, sink.root, patternBar, head.root, lastTitle, last.root, headsBox);
   },
-  show(i) {
+  show({ inspection: i }) {
+    if (!i) return;
     inspection = i;
     layerControl.setMax(i.nLayers - 1);
     headControl.setMax(i.nHeads - 1);

@@ -54,7 +54,8 @@ const view: ViewModule = {
     rt.controls.append(dictControl.root, norm.root, stride.root);
     rt.content.append(scroller);
   },
-  show(i, state) {
+  show({ inspection: i }, state) {
+    if (!i) return;
     inspection = i;
     reset();
     if (state.pos !== undefined) scroller.scrollTop = Math.max(0, (state.pos - 3) * ROW_PX);

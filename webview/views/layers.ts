@@ -57,7 +57,8 @@ const view: ViewModule = {
     rt.controls.append(dictControl.root, norm.root, basis.root, strideControl.root, topK.root, open);
     rt.content.append(chips.root, chart.root, tableBox);
   },
-  show(i, state) {
+  show({ inspection: i }, state) {
+    if (!i) return;
     inspection = i;
     chips.show(i.tokens);
     strideControl.setMax(Math.max(1, i.nLayers));

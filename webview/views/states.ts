@@ -40,7 +40,8 @@ const view: ViewModule = {
     rt.controls.append(label, first.root);
     rt.content.append(gapsTitle, gapsChart.root, sameTitle, sameChart.root, ampTitle, ampChart.root);
   },
-  show(i) {
+  show({ inspection: i }) {
+    if (!i) return;
     inspectionId = i.inspectionId;
     void load();
   },

@@ -264,10 +264,20 @@ export const ANALYSES = {
     name: 'similarity',
     summary: 'normalized inner products of chosen single-token words in one dictionary',
     needs: 'file',
-    async run(wb, o: { words: readonly string[]; dictionary: 'input' | 'output' }) {
-      const refs = [];
-      for (const w of o.words) refs.push(await wb.resolveWord(w));
-      return similarityMatrix(dictionaryByName(wb.file(), o.dictionary), refs);
+    /** splitWords: a word of several tokens enters as its pieces (the views), else it is refused (the CLI) */
+    async run(wb, o: { words: readonly string[]; dictionary: 'input' | 'output'; splitWords?: boolean }) {
+      const refs: Array<{ token: number; text: string }> = [];
+      const split: Array<{ word: string; pieces: string[] }> = [];
+      for (const w of o.words) {
+        const ids = o.splitWords && !/^#\d+$/.test(w) && !w.includes('▁') ? (await wb.tokenizer()).ids(w, false) : [];
+        if (ids.length > 1) {
+          split.push({ word: w, pieces: ids.map((id) => wb.tokenText(id)) });
+          for (const id of ids) refs.push({ token: id, text: wb.tokenText(id) });
+        } else {
+          refs.push(await wb.resolveWord(w));
+        }
+      }
+      return { ...similarityMatrix(dictionaryByName(wb.file(), o.dictionary), refs), split };
     },
     cli: {
       usage: '--words red,blue,ball [--dict input|output]',

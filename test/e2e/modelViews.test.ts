@@ -1,0 +1,147 @@
+// The model's anatomy from the side bar and the palette, end to end in code-server + Chromium on
+// the demo model: the Model tree's welcome, loading the demo model, a layer's matrices, a matrix's
+// heatmap zoomed in twice with the readout checked against the CLI, weight statistics, a head's
+// word map, word similarity with a word of several tokens.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FrameLocator } from 'playwright-core';
+import { demoModelPath } from '../../src/engine/demo/builder';
+import { projectCacheDir } from '../../src/engine/assets';
+import { RESULTS_DIR, TIMEOUT, useWorkbench } from './harness';
+
+const ROOT = path.join(__dirname, '..', '..');
+const IMAGES = path.join(RESULTS_DIR, 'images');
+
+function cli<T>(...args: string[]): T {
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), args[0]!, demoModelPath(projectCacheDir()), ...args.slice(1)], { encoding: 'utf8', env: { ...process.env, INNER_WORLD_CACHE: projectCacheDir() } });
+  return JSON.parse(out) as T;
+}
+
+describe('model views end to end (code-server + Chromium, demo model)', { timeout: 600_000 }, () => {
+  const wb = useWorkbench({
+    name: 'model-views',
+    files: { 'notes.txt': 'The model, without a prompt.\n' },
+    settings: { 'workbench.colorTheme': 'Default Light Modern' },
+    env: { INNER_WORLD_CACHE: projectCacheDir() },
+  });
+
+  async function view(title: string): Promise<FrameLocator> {
+    const frames = wb().page.locator('iframe.webview.ready');
+    const deadline = Date.now() + TIMEOUT * 2;
+    while (Date.now() < deadline) {
+      const n = await frames.count();
+      for (let i = 0; i < n; i++) {
+        if (!(await frames.nth(i).isVisible().catch(() => false))) continue;
+        const f = frames.nth(i).contentFrame().frameLocator('#active-frame');
+        if ((await f.locator('header .view-title', { hasText: title }).count().catch(() => 0)) > 0) return f;
+      }
+      await wb().page.waitForTimeout(200);
+    }
+    throw new Error(`no visible view titled ${title}`);
+  }
+
+  async function shot(name: string): Promise<void> {
+    fs.mkdirSync(IMAGES, { recursive: true });
+    fs.copyFileSync(await wb().screenshot(name), path.join(IMAGES, `${name}.png`));
+  }
+
+  const treeRow = (label: string | RegExp) => wb().page.locator('.pane-body .monaco-list-row', { hasText: label }).first();
+
+  test('the Model tree offers to load a model, then lists it with its layers and matrices', async () => {
+    await wb().page.locator('.activitybar .action-item a[aria-label^="Inner World"]').click();
+    const welcome = wb().page.locator('.welcome-view-content', { hasText: 'No model is loaded' });
+    await welcome.waitFor();
+    await welcome.getByRole('button', { name: 'Load a Model' }).click();
+    const demo = wb().page.locator('.quick-input-list .monaco-list-row', { hasText: 'Demo model' }).first();
+    await demo.click();
+    await treeRow(/Inner World demo/).waitFor({ timeout: TIMEOUT * 2 });
+    await treeRow('Layers').click();
+    await treeRow('Layer 0').click();
+    await treeRow('W_Q').waitFor();
+    const desc = await treeRow('W_Q').innerText();
+    const info = cli<{ hparams: { dModel: number } }>('info');
+    assert.match(desc, new RegExp(`${info.hparams.dModel} × ${info.hparams.dModel}`));
+  });
+
+  test('a matrix opens its heatmap; zoomed in twice, the readout equals the CLI', async () => {
+    await treeRow('W_Q').click();
+    await wb().waitForPanel('Inner World: Weight Heatmap');
+    const hm = await view('Weight Heatmap');
+    await hm.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
+    await shot('heatmap-light');
+    for (let k = 0; k < 2; k++) {
+      const before = await hm.locator('#zoom-title').innerText();
+      await hm.locator('#zoom-in').click();
+      await hm.locator('#zoom-title', { hasText: /rows/ }).filter({ hasNotText: before }).waitFor();
+    }
+    const title = await hm.locator('#zoom-title').innerText();
+    const w = /rows (\d+)–(\d+), columns (\d+)–(\d+)/.exec(title)!;
+    const [row0, row1, col0] = [Number(w[1]), Number(w[2]), Number(w[3])];
+    assert.equal(row1 - row0 + 1, 24, title);
+    const canvas = hm.locator('#zoom');
+    await canvas.focus();
+    await canvas.press('ArrowDown');
+    await canvas.press('ArrowRight');
+    await canvas.press('ArrowRight');
+    const readout = await hm.locator('#zoom-readout').innerText();
+    const m = /row (\d+), column (\d+), head (\d+): \|w\| = ([\d.e-]+)/.exec(readout);
+    assert.ok(m, readout);
+    assert.equal(Number(m[1]), row0 + 1);
+    assert.equal(Number(m[2]), col0 + 2);
+    const fromCli = cli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(row0), '--col0', String(col0), '--size', '24');
+    const expected = fromCli.zoom.values[1 * fromCli.zoom.cols + 2]!;
+    assert.ok(Math.abs(Number(m[4]) - expected) <= 1e-3 * Math.max(1, Math.abs(expected)), `${m[4]} vs ${expected}`);
+  });
+
+  test('weight statistics by layer: a line per matrix and the Gaussian value', async () => {
+    await wb().runCommand('Inner World: Weight Statistics by Layer');
+    await wb().waitForPanel('Inner World: Weight Statistics');
+    const ws = await view('Weight Statistics');
+    await ws.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 3 });
+    assert.match(await ws.locator('#status').innerText(), /Gaussian's 1\.2533/);
+    const cli0 = cli<{ entries: Array<{ layer: number; role: string; alongModel: number }> }>('weight-stats', '--roles', 'W_Q', '--layers', '0');
+    const cell = await ws.locator('#stats tbody tr').first().locator('td').first().innerText();
+    assert.ok(Math.abs(Number(cell) - cli0.entries[0]!.alongModel) < 0.0006, `${cell} vs ${cli0.entries[0]!.alongModel}`);
+    await shot('weight-stats-light');
+  });
+
+  test("L0H2's word map from the tree", async () => {
+    await treeRow('Heads').click();
+    await wb().page.locator('.pane-body .monaco-list-row', { hasText: /^Layer 0$/ }).last().click();
+    await treeRow('L0H2').click();
+    await wb().waitForPanel('Inner World: Head Word Maps');
+    const hm = await view('Head Word Maps');
+    await hm.locator('#rows caption', { hasText: /L0H2 W_K/ }).waitFor({ timeout: TIMEOUT * 2 });
+    const cli0 = cli<{ rows: Array<{ row: number; tokens: Array<{ text: string }> }> }>('head-map', '--layer', '0', '--head', '2', '--top', '3');
+    const firstRow = await hm.locator('#rows tbody tr').first().locator('th').innerText();
+    assert.equal(Number(firstRow), cli0.rows[0]!.row);
+    await shot('head-map-light');
+  });
+
+  test('word similarity: three words typed, a word of two tokens shown as its pieces', async () => {
+    await wb().runCommand('Inner World: Word Similarity...');
+    await wb().waitForPanel('Inner World: Word Similarity');
+    const sim = await view('Word Similarity');
+    await sim.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
+    await sim.locator('#words').fill('red blue basketball');
+    await sim.locator('#words').press('Enter');
+    await sim.locator('#words').dispatchEvent('change');
+    await sim.locator('#split-note', { hasText: /basketball = basket \+ ##ball/ }).waitFor();
+    const fromCli = cli<{ matrix: number[][] }>('similarity', '--words', 'red,blue');
+    const canvas = sim.locator('#similarity-map');
+    await canvas.focus();
+    await canvas.press('ArrowRight');
+    const readout = await sim.locator('#similarity-map-readout').innerText();
+    const m = /red · blue: normalized inner product (-?\d\.\d+)/.exec(readout);
+    assert.ok(m, readout);
+    assert.ok(Math.abs(Number(m[1]) - fromCli.matrix[0]![1]!) < 0.0006);
+    await shot('similarity-light');
+  });
+
+  test('no unexpected console errors', () => {
+    assert.deepEqual(wb().unexpectedConsoleErrors(), []);
+  });
+});
