@@ -20,6 +20,18 @@ export interface BenchModelSpec {
   readonly outputType: number;
   /** models/ggml-vocab-<vocab>.gguf of the bundled llama.cpp source (default: Llama 2's llama-spm) */
   readonly vocab?: string;
+  /** the type of one 2-D tensor when it differs from matrixType (a mixed file such as Q4_K_M) */
+  readonly typeOf?: (name: string, nLayers: number) => number | undefined;
+}
+
+/** llama.cpp's Q4_K_M mix: Q6_K for attn_v and ffn_down in the first and last eighth of the
+ * layers and every third layer between (its use_more_bits), Q4_K elsewhere */
+function q4kmType(name: string, nLayers: number): number | undefined {
+  const m = /^blk\.(\d+)\.(attn_v|ffn_down)\.weight$/.exec(name);
+  if (!m) return undefined;
+  const i = Number(m[1]);
+  const moreBits = i < nLayers / 8 || i >= (7 * nLayers) / 8 || (i - Math.floor(nLayers / 8)) % 3 === 2;
+  return moreBits ? GgmlType.Q6_K : undefined;
 }
 
 const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, dFf: 11008, nCtxTrain: 4096, rmsEps: 1e-5, ropeFreqBase: 10000 };
@@ -35,6 +47,10 @@ export const BENCH_MODELS = {
     outputType: GgmlType.Q6_K,
     vocab: 'llama-bpe',
   },
+  /** Llama-2-7B shapes mixed as llama.cpp's Q4_K_M: Q4_K, Q6_K for some attn_v/ffn_down and the output */
+  'llama2-7b-q4km': { name: 'llama2-7b-q4km', shape: LLAMA2_7B, matrixType: GgmlType.Q4_K, outputType: GgmlType.Q6_K, typeOf: q4kmType },
+  /** Llama-2-7B shapes, every matrix Q8_0 (as llama.cpp's Q8_0 file type, output included) */
+  'llama2-7b-q8': { name: 'llama2-7b-q8', shape: LLAMA2_7B, matrixType: GgmlType.Q8_0, outputType: GgmlType.Q8_0 },
   /** 32 layers of a small model: the per-layer capture overhead dominates */
   'l32-d512-q4k': {
     name: 'l32-d512-q4k',
@@ -70,7 +86,7 @@ export async function ensureBenchModel(name: BenchModelName): Promise<string> {
   const s = spec.shape;
   const tensors = llamaTensorShapes(s, false).map((t) => {
     const n = t.dims.reduce((a, b) => a * b, 1);
-    const type = t.dims.length === 1 ? GgmlType.F32 : t.name === 'output.weight' ? spec.outputType : spec.matrixType;
+    const type = t.dims.length === 1 ? GgmlType.F32 : t.name === 'output.weight' ? spec.outputType : (spec.typeOf?.(t.name, s.nLayers) ?? spec.matrixType);
     return {
       name: t.name,
       dims: t.dims,

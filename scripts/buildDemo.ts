@@ -7,6 +7,7 @@ import { demoModelPath, ensureDemoModel, readDemoReport, type DemoReport } from 
 function rows(r: Omit<DemoReport, 'fileBytes' | 'buildSeconds'> & Partial<DemoReport>, fileBytes: number): Array<[string, string]> {
   const nats = (x: number): string => `${x.toFixed(4)} nats`;
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const list = (v: readonly number[]): string => v.map((x) => x.toFixed(2)).join(' ');
   return [
     ['builder version / seed', `${r.builderVersion} / ${r.seed}`],
     ['grammar words', String(r.words)],
@@ -20,6 +21,14 @@ function rows(r: Omit<DemoReport, 'fileBytes' | 'buildSeconds'> & Partial<DemoRe
     ['trigram CE: model with head', nats(r.trigram.withHeadCe)],
     [`L${r.head.layer}H${r.head.head} weight on the previous token`, `min ${pct(r.head.prevWeightMin)}, mean ${pct(r.head.prevWeightMean)}`],
     ['largest mass outside the grammar', r.outsideMassMax.toExponential(1)],
+    ['planned |h| by layer', list(r.depth.norm)],
+    ['planned input-word amplitude', list(r.depth.amplitude)],
+    ['planned logit-lens scale', list(r.depth.lensScale)],
+    ['planned cos(h[l], h[l+1])', list(r.depth.gapCosine)],
+    ['previous-token heads', r.circuits.prevTokenHeads.map((h) => `L${h.layer}H${h.head}`).join(', ')],
+    ['induction head', `L${r.circuits.inductionHead.layer}H${r.circuits.inductionHead.head} (match ${r.circuits.inductionMatch}, sink ${r.circuits.inductionSink}, gain ${r.circuits.inductionGain} nats)`],
+    [`sinks from layer ${r.circuits.firstSinkLayer}`, `scores ${r.circuits.sinkMin} to ${r.circuits.sinkMax}`],
+    ['identity codes', `largest overlap ${r.circuits.idMaxOverlap.toFixed(2)}, ${r.circuits.weakIdentityTokens.length} frequent tokens weakened`],
     ['parameters', r.params.toLocaleString('en-US')],
     ['file size', `${(fileBytes / 2 ** 20).toFixed(1)} MiB`],
     ...(r.buildSeconds !== undefined ? [['build time', `${r.buildSeconds.toFixed(1)} s`] as [string, string]] : []),

@@ -65,8 +65,9 @@ export function formatTable(command: string, result: unknown): string | undefine
   switch (command) {
     case 'info': {
       const r = result as InfoResult;
-      const a = r.tally.article;
       const f = r.tally.file;
+      // where the article's tally does not apply (another architecture, no weights) its notes say so
+      const a = r.tally.article ?? { dictionaries: '', attentionPerLayer: '', ffnPerLayer: '', normsPerLayer: '', finalNorm: '', ropeFreqs: '', total: '' };
       return [
         `${r.name}: ${r.hparams.nLayers} layers, d_model ${r.hparams.dModel}, ${r.hparams.nHeads} heads (${r.hparams.nKvHeads} kv), d_ff ${r.hparams.dFf}, vocabulary ${r.hparams.nVocab}`,
         '',

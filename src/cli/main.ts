@@ -1,7 +1,9 @@
 // inner-world: the analyses from a terminal, JSON on stdout (a table with --table).
 // Exit codes are part of the contract: 0 ok, 1 usage, 2 bad input or model, 3 internal error.
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { isInnerWorldError, type ErrorCode } from '../engine/errors';
+import { escapeControls, isInnerWorldError, quoteFileText, type ErrorCode } from '../engine/errors';
+import { validateModelPath } from '../engine/gguf/validate';
 import { GgufError } from '../engine/gguf/errors';
 import { Workbench, type WorkbenchOptions } from '../engine/workbench/workbench';
 import { int, oneOf, str, UsageError, type Values } from '../engine/workbench/options';
@@ -76,6 +78,8 @@ export async function runCli(argv: readonly string[]): Promise<CliOutput> {
     };
     const options = cmd.parse(v); // usage errors before the model is touched
     wb = new Workbench(parsed.positionals[0]!, global);
+    // what llama.cpp would abort on, and hyperparameters the file cannot hold, are refused here
+    validateModelPath(parsed.positionals[0]!);
     const result = await cmd.run(wb, options);
     const text = v['table'] === true ? (formatTable(cmd.name, result) ?? JSON.stringify(result, null, 2)) : JSON.stringify(result, jsonNumbers, 2);
     return { code: EXIT.ok, stdout: `${text}\n`, stderr: '' };
@@ -100,7 +104,9 @@ export function failure(e: unknown): CliOutput {
   if (e instanceof UsageError) return { code: EXIT.usage, stdout: '', stderr: `inner-world: ${e.message}\nRun "inner-world --help" for the commands.\n` };
   if (isInnerWorldError(e)) {
     const code = BAD_INPUT.has(e.code) ? EXIT.badInput : EXIT.internal;
-    return { code, stdout: '', stderr: `inner-world: ${e.message}${e.detail ? `\n${e.detail}` : ''}\n` };
+    // one line: the detail (llama.cpp's log) is summarized by its telling line; all of it with INNER_WORLD_DEBUG
+    const debug = process.env['INNER_WORLD_DEBUG'] && e.detail ? `\n${e.detail}` : '';
+    return { code, stdout: '', stderr: `${escapeControls(`inner-world: ${e.message}${detailLine(e.detail)}`)}${debug}\n` };
   }
   if (e instanceof GgufError) return { code: EXIT.badInput, stdout: '', stderr: `inner-world: ${e.message}\n` };
   const err = e instanceof Error ? e : new Error(String(e));
@@ -108,8 +114,67 @@ export function failure(e: unknown): CliOutput {
   return { code: EXIT.internal, stdout: '', stderr: `inner-world: internal error: ${err.message}${stack}\n` };
 }
 
+/** The line of an error's detail (llama.cpp's log) that says what went wrong, as " (...)", or ''. */
+function detailLine(detail: string | undefined): string {
+  if (!detail) return '';
+  const lines = detail.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const telling = lines.find((l) => /error|GGML_ASSERT|not found|invalid|wrong/i.test(l)) ?? lines[lines.length - 1];
+  return telling ? ` (${quoteFileText(telling, 200).slice(1, -1)})` : '';
+}
+
+/** Set in the child that does a command's work; the parent only watches it. */
+const CHILD_ENV = 'INNER_WORLD_CLI_CHILD';
+
+/**
+ * Runs this same command line in a child process and passes its output and exit code through.
+ * llama.cpp and ggml abort the process on a failed assertion (and V8 on heap exhaustion): in the
+ * child, that is a signal the parent sees and reports as exit 3 with one line, instead of a
+ * silent death. The child's stderr is held back so a crash's backtrace is summarized, not dumped.
+ */
+export function runContained(argv: readonly string[], script = process.argv[1]!, env: NodeJS.ProcessEnv = process.env): Promise<CliOutput> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, [CHILD_ENV]: '1' } });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString('utf8');
+      if (err.length > 1 << 16) err = err.slice(-(1 << 15)); // a crash's log tail is what matters
+    });
+    child.on('error', (e) => resolve({ code: EXIT.internal, stdout: '', stderr: `inner-world: internal error: could not start the worker process: ${e.message}\n` }));
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      if (signal === null && code !== null && code <= EXIT.internal) {
+        resolve({ code, stdout, stderr: err });
+        return;
+      }
+      resolve({ code: EXIT.internal, stdout: '', stderr: `${crashLine(argv, signal ?? `exit code ${code}`, err)}\n` });
+    });
+  });
+}
+
+/** One line for a child that died: what ran, how it died, the most telling line it printed. */
+export function crashLine(argv: readonly string[], how: string, stderr: string): string {
+  // backtrace frames ("12: 0x...", "at f (...)", "#3 ...") say where, not what
+  const lines = stderr.split(/\r?\n/).filter((l) => l.trim() !== '' && !/^\s*(\d+:\s|at\s|#\d+\s)/.test(l));
+  const telling = [...lines].reverse().find((l) => /GGML_ASSERT|GGML_ABORT|FATAL ERROR|out of memory|terminate called|error/i.test(l));
+  const file = argv[1] !== undefined ? ` on ${quoteFileText(argv[1], 120)}` : '';
+  const said = telling !== undefined ? `; it last said ${quoteFileText(telling.trim(), 160)}` : '';
+  return `inner-world: the engine crashed (${how}) running "${quoteFileText(argv[0] ?? '', 30).slice(1, -1)}"${file}${said}. The model file may be one llama.cpp cannot run; nothing else was affected.`;
+}
+
+/** Commands whose work runs in a child: every command with a model (help and usage stay here). */
+function runsInChild(argv: readonly string[]): boolean {
+  if (process.env[CHILD_ENV] === '1') return false;
+  const [name, ...rest] = argv;
+  return name !== undefined && findCommand(name) !== undefined && !rest.includes('--help') && !rest.includes('-h');
+}
+
 async function main(): Promise<void> {
-  const out = await runCli(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // a test hook: the child aborts as llama.cpp does on a failed assertion, to prove containment
+  if (process.env[CHILD_ENV] === '1' && process.env['INNER_WORLD_TEST_ABORT'] === '1') process.abort();
+  const out = runsInChild(argv) ? await runContained(argv) : await runCli(argv);
   if (out.stdout) await new Promise<void>((resolve) => process.stdout.write(out.stdout, () => resolve()));
   if (out.stderr) await new Promise<void>((resolve) => process.stderr.write(out.stderr, () => resolve()));
   process.exit(out.code); // llama.cpp's threads must not keep the process alive

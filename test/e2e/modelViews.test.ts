@@ -121,15 +121,15 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     await shot('head-map-light');
   });
 
-  test('word similarity: three words typed, a word of two tokens shown as its pieces', async () => {
+  test('word similarity: three words typed, a word of two tokens shown as its pieces (girl + friend)', async () => {
     await wb().runCommand('Inner World: Word Similarity...');
     await wb().waitForPanel('Inner World: Word Similarity');
     const sim = await view('Word Similarity');
     await sim.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
-    await sim.locator('#words').fill('red blue basketball');
+    await sim.locator('#words').fill('red blue girlfriend');
     await sim.locator('#words').press('Enter');
     await sim.locator('#words').dispatchEvent('change');
-    await sim.locator('#split-note', { hasText: /basketball = basket \+ ##ball/ }).waitFor();
+    await sim.locator('#split-note', { hasText: /girlfriend = girl \+ ##friend/ }).waitFor();
     const fromCli = cli<{ matrix: number[][] }>('similarity', '--words', 'red,blue');
     const canvas = sim.locator('#similarity-map');
     await canvas.focus();

@@ -37,9 +37,9 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
   });
 
   /** The visible view whose header names it. */
-  async function view(title: string): Promise<FrameLocator> {
+  async function view(title: string, timeout = TIMEOUT * 2): Promise<FrameLocator> {
     const frames = wb().page.locator('iframe.webview.ready');
-    const deadline = Date.now() + TIMEOUT * 2;
+    const deadline = Date.now() + timeout;
     while (Date.now() < deadline) {
       const n = await frames.count();
       for (let i = 0; i < n; i++) {
@@ -218,8 +218,12 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
 
   test('the chart stays visible in Dark Modern and High Contrast', async () => {
     for (const theme of ['Dark Modern', 'Dark High Contrast']) {
-      await wb().runCommand('Preferences: Color Theme');
-      const input = wb().page.locator('.quick-input-widget input[placeholder^="Select Color Theme"]');
+      // the command turns the palette into the theme picker, so it is run by hand, not with runCommand
+      const page = wb().page;
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>Preferences: Color Theme');
+      await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
+      const input = page.locator('.quick-input-widget input[placeholder^="Select Color Theme"]');
       await input.waitFor();
       await input.pressSequentially(theme);
       await wb().page.locator('.quick-input-list .monaco-list-row.focused', { hasText: theme }).waitFor();
@@ -243,18 +247,24 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
   test('after a window reload every view comes back', async () => {
     await wb().runCommand('Developer: Reload Window');
     await wb().waitReady('prompt.txt');
-    for (const title of ['Layers', 'Token × Layer Grid', 'Attention', 'State Vectors']) {
-      await wb().waitForPanel(`Inner World: ${title}`);
-      await tab(title);
-      const v = await view(title);
+    // a reloaded workbench restores its editors, activates the extension and revives each view:
+    // on a busy machine that takes a while
+    const commands = { Layers: 'Show Layers', 'Token × Layer Grid': 'Show Token × Layer Grid', Attention: 'Show Attention', 'State Vectors': 'Show State Vectors' } as const;
+    for (const [title, command] of Object.entries(commands)) {
+      await wb().page.locator('.tabs-container .tab', { hasText: `Inner World: ${title}` }).first().waitFor({ state: 'attached', timeout: TIMEOUT * 3 });
+      await wb().runCommand(`Inner World: ${command}`);
+      const v = await view(title, TIMEOUT * 4);
       await v.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 3 });
     }
+    await wb().runCommand('Inner World: Show Layers');
     const layers = await view('Layers');
     assert.ok((await layers.locator('#tokens .chip').allInnerTexts()).includes('really'));
   });
 
   test('no unexpected console errors', () => {
     // the window reload above makes the web workbench log its own shutdown limits
-    assert.deepEqual(wb().unexpectedConsoleErrors([/Long running operations during shutdown are unsupported in the web/]), []);
+    // the window reload above makes the web workbench log its own shutdown limits; a busy machine
+    // makes VS Code's own save participants time out (its message, not the extension's)
+    assert.deepEqual(wb().unexpectedConsoleErrors([/Long running operations during shutdown are unsupported in the web/, /Aborted onWillSaveTextDocument-event after \d+ms/]), []);
   });
 });

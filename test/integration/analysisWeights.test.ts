@@ -13,6 +13,8 @@ import { meanSigmaOverMean, weightStats } from '../../src/engine/analysis/weight
 import { referenceReducer } from '../../src/engine/analysis/reference/reducer';
 import { weightHeatmap } from '../../src/engine/analysis/heatmap';
 import { GgmlReducer } from '../../src/engine/compute/reducer';
+import { blockSumsReducer } from '../../src/engine/compute/blockSums';
+import type { TensorReducer } from '../../src/engine/analysis/weightStats';
 import { Rng } from '../../src/engine/util/random';
 
 const PLANTED_VERSION = 1;
@@ -46,31 +48,43 @@ describe('weight views', () => {
   const compute = useCompute();
   let reducer: GgmlReducer;
   before(() => {
-    reducer = new GgmlReducer(compute.device());
+    reducer = new GgmlReducer(compute.device(), { blockSums: false }); // the graph itself: block sums are tested on their own
   });
   after(() => reducer?.dispose());
   const open = compute.open;
 
   for (const name of FIXTURE_NAMES) {
-    test(`${name}: the fast reducer's sums and statistics equal the plain ones`, async () => {
+    test(`${name}: the fast reducers' sums and statistics equal the plain ones`, async () => {
       const file = await open(name);
+      const fast: [string, TensorReducer, number][] = [
+        ['ggml', reducer, 2e-6], // float32 partial sums
+        ['block sums', blockSumsReducer, 1e-6], // ggml's values exactly; float32 partial sums of at most 16 (SIMD kernels)
+      ];
       for (const t of [file.weight('W_Q', 0), file.weight('W_K', 1), file.weight('W_out', 0), file.W_E]) {
-        const fast = reducer.reduce(file, t);
         const ref = referenceReducer.reduce(file, t);
-        for (const axis of ['rows', 'cols'] as const) {
-          assert.equal(fast[axis].length, ref[axis].length);
-          for (const s of ['sum', 'sumSq', 'sumAbs'] as const) {
-            const a = fast[axis][s];
-            const b = ref[axis][s];
-            assert.equal(a.length, b.length);
-            let scale = 0;
-            for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(ref[axis].sumAbs[i]!));
-            for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 2e-6 * scale + 1e-12, `${t.name} ${axis}.${s}[${i}]: ${a[i]} vs ${b[i]}`);
+        for (const [label, r, tol] of fast) {
+          const got = r.reduce(file, t);
+          for (const axis of ['rows', 'cols'] as const) {
+            assert.equal(got[axis].length, ref[axis].length);
+            for (const s of ['sum', 'sumSq', 'sumAbs'] as const) {
+              const a = got[axis][s];
+              const b = ref[axis][s];
+              assert.equal(a.length, b.length);
+              let scale = 0;
+              for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(ref[axis].sumAbs[i]!));
+              for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * scale + 1e-12, `${label} ${t.name} ${axis}.${s}[${i}]: ${a[i]} vs ${b[i]}`);
+            }
+            const dm = Math.abs(meanSigmaOverMean(got[axis]) - meanSigmaOverMean(ref[axis]));
+            assert.ok(dm < (label === 'ggml' ? 1e-5 : 1e-6), `${label} ${t.name} ${axis}: mean sd/mean differs by ${dm}`);
           }
-          const dm = Math.abs(meanSigmaOverMean(fast[axis]) - meanSigmaOverMean(ref[axis]));
-          assert.ok(dm < 1e-5, `${t.name} ${axis}: mean sd/mean differs by ${dm}`);
         }
       }
+      const fromBlocks = weightStats(file, blockSumsReducer).entries;
+      weightStats(file, referenceReducer).entries.forEach((y, i) => {
+        const x = fromBlocks[i]!;
+        assert.deepEqual([x.layer, x.role], [y.layer, y.role]);
+        for (const k of ['alongModel', 'across', 'whole'] as const) assert.ok(Math.abs(x[k] - y[k]) < 1e-6, `block sums ${y.role} ${y.layer} ${k}: ${x[k]} vs ${y[k]}`);
+      });
       const stats = weightStats(file, reducer);
       assert.equal(stats.entries.length, FIXTURES[name].shape.nLayers * 7);
       // random Gaussian weights (quantized or not): every matrix near the Gaussian 1.2533, except
@@ -92,6 +106,7 @@ describe('weight views', () => {
     const file = await open(plantedWeightsFile());
     const stats = weightStats(file, reducer, { roles: ['W_Q', 'W_K', 'W_O'] });
     const ref = weightStats(file, referenceReducer, { roles: ['W_Q', 'W_K', 'W_O'] });
+    const blocks = weightStats(file, blockSumsReducer, { roles: ['W_Q', 'W_K', 'W_O'] });
     const e = (l: number, r: string) => stats.entries.find((x) => x.layer === l && x.role === r)!;
     // Laplace: sd / mean|x| = sqrt(2)
     assert.ok(Math.abs(e(0, 'W_Q').whole - Math.SQRT2) < 0.03, `Laplace whole ${e(0, 'W_Q').whole}`);
@@ -108,6 +123,11 @@ describe('weight views', () => {
     stats.entries.forEach((x, i) => {
       assert.ok(Math.abs(x.alongModel - ref.entries[i]!.alongModel) < 1e-6);
       assert.ok(Math.abs(x.across - ref.entries[i]!.across) < 1e-6);
+    });
+    blocks.entries.forEach((x, i) => {
+      const y = ref.entries[i]!;
+      assert.deepEqual([x.layer, x.role], [y.layer, y.role]);
+      for (const k of ['alongModel', 'across', 'whole'] as const) assert.ok(Math.abs(x[k] - y[k]) < 1e-12, `block sums ${x.role} ${x.layer} ${k}: ${x[k]} vs ${y[k]}`);
     });
   });
 

@@ -2,11 +2,15 @@
 // that keep the process usable, cancellation, and recovery after a native crash.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, type CallOptions } from '../../src/engine/worker/engineClient';
 import type { AnalysisParams } from '../../src/engine/workbench/analyses';
 import { isInnerWorldError } from '../../src/engine/errors';
 import { ensureFixture } from '../fixtures/models';
+import { demoModelPath, ensureDemoModel } from '../../src/engine/demo/builder';
+import { checksumPath } from '../../src/engine/util/cacheFile';
 
 const script = path.join(__dirname, '../../src/engine/worker/engineProcess.ts');
 
@@ -31,13 +35,17 @@ describe('engine process', () => {
   let client: EngineClient;
   let modelPath: string;
   const crashes: string[] = [];
-  const cacheDir = path.join(__dirname, '../../.cache');
+  // its own cache folder, new each run, removed after
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-cache-'));
 
   before(async () => {
     modelPath = await ensureFixture('tiny-f32');
     client = new EngineClient({ script, execArgv: ['--import', 'tsx'], onCrash: (r) => crashes.push(r), cancelGraceMs: 500 });
   });
-  after(() => client.dispose());
+  after(() => {
+    client.dispose();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
 
   test('opens a model and inspects text with offsets', async () => {
     const info = await client.call('open', { modelPath, options: {}, cacheDir });
@@ -114,13 +122,29 @@ describe('engine process', () => {
 
 describe('engine process with the built-in demo model', () => {
   let client: EngineClient;
-  before(() => {
+  // its own cache folder, new each run, holding a copy of the demo model (and its checksum): the
+  // middle dictionary below is built every run, never read from an earlier run's cache
+  let cacheDir: string;
+  let copiedAt: number;
+  before(async () => {
+    const demo = await ensureDemoModel(path.join(__dirname, '../../.cache'));
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-demo-cache-'));
+    const copy = demoModelPath(cacheDir);
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.copyFileSync(demo, copy);
+    fs.copyFileSync(checksumPath(demo), checksumPath(copy));
+    copiedAt = fs.statSync(copy).mtimeMs;
     client = new EngineClient({ script, execArgv: ['--import', 'tsx'] });
   });
-  after(() => client.dispose());
+  after(() => {
+    client.dispose();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
 
   test('no model path opens the demo model, whose colour words read as objects at layer 0', async () => {
-    const info = await client.call('open', { modelPath: undefined, options: {}, cacheDir: path.join(__dirname, '../../.cache') });
+    const info = await client.call('open', { modelPath: undefined, options: {}, cacheDir });
+    assert.equal(info.path, demoModelPath(cacheDir));
+    assert.equal(fs.statSync(info.path).mtimeMs, copiedAt, 'the copy was verified by its checksum and used, not rebuilt');
     assert.match(info.path, /inner-world-demo\.gguf$/);
     assert.match(info.description ?? '', /grammar/i);
     const s = await client.call('inspect', { text: 'I like the red ball' });
@@ -156,6 +180,7 @@ describe('engine process with the built-in demo model', () => {
     const again: string[] = [];
     await lensAt(client, { inspectionId: s.id, positions: [3], dictionary: 'middle', normalization: 'article' }, { onProgress: (m) => again.push(m) });
     assert.equal(again.length, 0);
-    assert.ok(progress.length === 0 || progress.some((m) => /middle dictionary/.test(m)), progress.join(' | '));
+    assert.ok(progress.some((m) => /middle dictionary/.test(m)), `the first use builds, and says so: ${progress.join(' | ')}`);
+    assert.ok(fs.readdirSync(path.join(cacheDir, 'middle')).some((f) => f.endsWith('.f32')), 'and caches it');
   });
 });

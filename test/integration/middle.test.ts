@@ -14,6 +14,9 @@ import { dictionaryRows } from '../../src/engine/analysis/dictionary';
 import { lens } from '../../src/engine/analysis/lens';
 import { dot, normalized } from '../../src/engine/analysis/math';
 import { ReferenceEngine } from '../../src/engine/analysis/reference/projection';
+import { DEMO_MODEL_FILE, demoModelIsCurrent, ensureDemoModel } from '../../src/engine/demo/builder';
+import { projectCacheDir } from '../../src/engine/assets';
+import { checksumPath } from '../../src/engine/util/cacheFile';
 
 describe('middle dictionary', () => {
   let dir: string;
@@ -90,6 +93,59 @@ describe('middle dictionary', () => {
     const rows = fs.readdirSync(cacheDir).filter((f) => f.startsWith(`middle-${c.key}`) && f.endsWith('.f32'));
     fs.writeFileSync(path.join(cacheDir, rows[0]!), Buffer.alloc(12));
     assert.equal(MiddleDictionary.open(session, { cacheDir, words: 10 }).fromCache, false);
+  });
+
+  test('a corrupt or truncated cache is detected by its checksum and rebuilt, never read', () => {
+    const cacheDir = path.join(dir, 'cache-d');
+    const built = MiddleDictionary.open(session, { cacheDir, words: 12 });
+    const want = dictionaryRows(built.dictionary(), 0, 12);
+    const files = fs.readdirSync(cacheDir);
+    assert.deepEqual(files.filter((f) => f.includes('.tmp-')), [], 'no temporary file left behind');
+    const rows = path.join(cacheDir, files.find((f) => f.endsWith('.f32'))!);
+    const meta = path.join(cacheDir, files.find((f) => f.endsWith('.json'))!);
+    const good = fs.readFileSync(rows);
+    const goodMeta = fs.readFileSync(meta);
+    const damages: Array<[string, () => void]> = [
+      ['one flipped bit in the rows', () => fs.writeFileSync(rows, Buffer.from(good).fill(good[100]! ^ 1, 100, 101))],
+      ['rows cut short', () => fs.writeFileSync(rows, good.subarray(0, good.byteLength - 4))],
+      ['rows grown', () => fs.writeFileSync(rows, Buffer.concat([good, Buffer.alloc(4)]))],
+      ['metadata cut short', () => fs.writeFileSync(meta, goodMeta.subarray(0, goodMeta.byteLength >> 1))],
+      ['metadata without its checksum', () => { const m = JSON.parse(goodMeta.toString('utf8')) as Record<string, unknown>; delete m['rowsSha256']; fs.writeFileSync(meta, JSON.stringify(m)); }],
+      ['rows file gone', () => fs.rmSync(rows)],
+    ];
+    for (const [what, damage] of damages) {
+      damage();
+      const progress: number[] = [];
+      const again = MiddleDictionary.open(session, { cacheDir, words: 12, onProgress: (done) => progress.push(done) });
+      assert.equal(again.fromCache, false, `${what}: rebuilt`);
+      assert.ok(progress.length > 0 && progress[progress.length - 1] === 12, `${what}: the rebuild reports progress to the end: ${progress.join(',')}`);
+      assert.deepEqual(dictionaryRows(again.dictionary(), 0, 12), want, `${what}: the same rows`);
+      // and the rewritten cache is whole again
+      assert.equal(MiddleDictionary.open(session, { cacheDir, words: 12 }).fromCache, true, `${what}: the rebuilt cache is read`);
+      assert.ok(fs.readFileSync(rows).equals(good), `${what}: rows rewritten`);
+    }
+  });
+
+  test('the demo model: a truncated or damaged file is not current (ensureDemoModel rebuilds it)', async () => {
+    const demo = await ensureDemoModel(projectCacheDir());
+    assert.ok(demoModelIsCurrent(demo));
+    const copy = path.join(dir, DEMO_MODEL_FILE);
+    const bytes = fs.readFileSync(demo);
+    const place = (b: Uint8Array, withChecksum = true): void => {
+      fs.writeFileSync(copy, b);
+      if (withChecksum) fs.copyFileSync(checksumPath(demo), checksumPath(copy));
+      else fs.rmSync(checksumPath(copy), { force: true });
+    };
+    place(bytes);
+    assert.ok(demoModelIsCurrent(copy), 'an exact copy with its checksum is current');
+    place(bytes.subarray(0, bytes.byteLength - 1000));
+    assert.equal(demoModelIsCurrent(copy), false, 'truncated');
+    const flipped = Buffer.from(bytes);
+    flipped[bytes.byteLength - 5000] ^= 0x10; // in the tensor data: the header still parses
+    place(flipped);
+    assert.equal(demoModelIsCurrent(copy), false, 'one flipped bit in the weights');
+    place(bytes, false);
+    assert.equal(demoModelIsCurrent(copy), false, 'no checksum: not trusted');
   });
 
   test('bad recipes are refused', () => {

@@ -14,6 +14,7 @@ import { GgmlType, typeName } from '../../src/engine/gguf/ggmlTypes';
 import { readTokenizerMetadata, writeLlamaGguf, type FloatTensor } from '../../src/engine/gguf/llamaWriter';
 import { gguf } from '../../src/engine/gguf/values';
 import { writeGguf } from '../../src/engine/gguf/writer';
+import { GgufFile } from '../../src/engine/gguf/reader';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ggmlToFloat } from '../../src/engine/llama/native';
 import { ggmlQuantizer } from '../../src/engine/llama/quantize';
@@ -82,6 +83,27 @@ describe('runtime errors', () => {
       tensors: [{ name: 'token_embd.weight', dims: [64, 16], type: GgmlType.F32, data: new Uint8Array(64 * 16 * 4) }],
     });
     await rejects(file, 'not-llama', /"gpt2"/);
+    stillWorks();
+  });
+
+  test('what llama.cpp would abort on is refused before it sees the file: block_count 0, a NaN epsilon, an SPM vocabulary without byte tokens', async () => {
+    const spec = FIXTURES['tiny-f32'];
+    const tokenizer = readTokenizerMetadata(vocabPath());
+    const write = (name: string, edit: (meta: Map<string, ReturnType<typeof gguf.u32>>) => void): string => {
+      const file = path.join(dir, `${name}.gguf`);
+      writeLlamaGguf(file, { shape: fullShape(spec), name, tokenizer, tensors: fixtureTensors(spec) });
+      const f = GgufFile.open(file);
+      const meta = new Map(f.metadata);
+      const tensors = f.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: f.readTensorBytes(t) }));
+      f.close();
+      edit(meta);
+      writeGguf(file, { metadata: meta, tensors });
+      return file;
+    };
+    await rejects(write('no-layers', (m) => m.set('llama.block_count', gguf.u32(0))), 'bad-gguf', /no-layers\.gguf" cannot be used: llama\.block_count is 0/);
+    await rejects(write('nan-eps', (m) => m.set('llama.attention.layer_norm_rms_epsilon', gguf.f32(NaN))), 'bad-gguf', /layer_norm_rms_epsilon is NaN/);
+    const tokens = tokenizer.get('tokenizer.ggml.tokens')!.value as string[];
+    await rejects(write('no-bytes', (m) => m.set('tokenizer.ggml.tokens', gguf.strings(tokens.map((t) => (t === '<0x41>' ? '<0x41>?' : t))))), 'bad-gguf', /lacks 1 of its 256 byte tokens \(<0x41>\)/);
     stillWorks();
   });
 

@@ -23,15 +23,15 @@ function tensors(s: LlamaShape, tied = false): TensorLike[] {
 describe('anatomy', () => {
   test("the article's tally for Llama-2-7B shapes is 6,738,415,680; the GGUF holds 64 fewer (no rope_freqs)", () => {
     const tally = parameterTally(hparams(LLAMA2_7B), tensors(LLAMA2_7B));
-    assert.equal(tally.article.total, 6_738_415_680);
-    assert.equal(tally.article.dictionaries, 262_144_000);
-    assert.equal(tally.article.attentionPerLayer, 67_108_864);
-    assert.equal(tally.article.ffnPerLayer, 135_266_304);
-    assert.equal(tally.article.ropeFreqs, 64);
+    assert.equal(tally.article!.total, 6_738_415_680);
+    assert.equal(tally.article!.dictionaries, 262_144_000);
+    assert.equal(tally.article!.attentionPerLayer, 67_108_864);
+    assert.equal(tally.article!.ffnPerLayer, 135_266_304);
+    assert.equal(tally.article!.ropeFreqs, 64);
     assert.equal(tally.file.total, 6_738_415_616);
     assert.equal(tally.difference, 64);
-    assert.equal(tally.file.attentionPerLayer, tally.article.attentionPerLayer);
-    assert.equal(tally.file.ffnPerLayer, tally.article.ffnPerLayer);
+    assert.equal(tally.file.attentionPerLayer, tally.article!.attentionPerLayer);
+    assert.equal(tally.file.ffnPerLayer, tally.article!.ffnPerLayer);
     assert.equal(tally.notes.length, 1);
     assert.match(tally.notes[0]!, /rope_freqs/);
     assert.match(tally.notes[0]!, /64/);
@@ -50,11 +50,42 @@ describe('anatomy', () => {
     const s: LlamaShape = { ...LLAMA2_7B, nVocab: 1000, dModel: 256, nLayers: 2, nHeads: 8, nKvHeads: 2, dFf: 512 };
     const tally = parameterTally(hparams(s), tensors(s, true));
     // W_Q and W_O: 256 x 256 each; W_K and W_V: 256 x 64 each (2 kv heads of 32)
-    assert.equal(tally.article.attentionPerLayer, 2 * 256 * 256 + 2 * 256 * 64);
-    assert.equal(tally.file.attentionPerLayer, tally.article.attentionPerLayer);
+    assert.equal(tally.article!.attentionPerLayer, 2 * 256 * 256 + 2 * 256 * 64);
+    assert.equal(tally.file.attentionPerLayer, tally.article!.attentionPerLayer);
     assert.equal(tally.difference, 1000 * 256 + 16); // one dictionary and d_head/2 = 16 frequencies
     assert.equal(tally.notes.length, 2);
     assert.ok(tally.notes.some((n) => /tied/.test(n)));
+  });
+
+  test("another architecture (GPT-2: fused QKV, LayerNorm biases): the article's tally does not apply, only the file's count", () => {
+    // GPT-2 small's tensors as llama.cpp names them: fused attn_qkv, biases, learned positions
+    const d = 768;
+    const gpt2: TensorLike[] = [['token_embd.weight', [d, 50257]], ['position_embd.weight', [d, 1024]], ['blk.0.attn_qkv.weight', [d, 3 * d]], ['blk.0.attn_qkv.bias', [3 * d]], ['blk.0.attn_norm.bias', [d]], ['blk.0.ffn_up.weight', [d, 4 * d]]].map(([name, dims]) => {
+      const n = (dims as number[]).reduce((a, b) => a * b, 1);
+      return { name: name as string, dims: dims as number[], type: GgmlType.F32, nElements: n, nBytes: 4 * n };
+    });
+    const tally = parameterTally({ ...hparams(LLAMA2_7B), arch: 'gpt2', nLayers: 1, dModel: d, nHeads: 12, nKvHeads: 12, dFf: 4 * d, nVocab: 50257 }, gpt2);
+    assert.equal(tally.applies, false);
+    assert.equal(tally.article, null);
+    assert.equal(tally.difference, null, 'no difference against a formula that does not describe the file');
+    assert.equal(tally.file.total, 768 * 50257 + 768 * 1024 + 768 * 2304 + 2304 + 768 + 768 * 3072);
+    assert.equal(tally.notes.length, 1);
+    assert.match(tally.notes[0]!, /"gpt2" model.*only the file's own count \(\d+ parameters\) applies/);
+    assert.doesNotMatch(tally.notes[0]!, /tied|rope_freqs/);
+  });
+
+  test('a vocabulary-only file: no weights, no tally, no negative difference', () => {
+    const tally = parameterTally(hparams(LLAMA2_7B), []);
+    assert.equal(tally.applies, false);
+    assert.equal(tally.article, null);
+    assert.equal(tally.difference, null);
+    assert.equal(tally.file.total, 0);
+    assert.match(tally.notes.join(' '), /vocabulary and no weights/);
+    assert.doesNotMatch(tally.notes.join(' '), /tied/);
+  });
+
+  test('a Llama model: the tally applies', () => {
+    assert.equal(parameterTally(hparams(LLAMA2_7B), tensors(LLAMA2_7B)).applies, true);
   });
 
   test('state-vector cache: 270 MB for 1000 tokens at 7B; KV cache', () => {

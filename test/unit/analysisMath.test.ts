@@ -1,10 +1,29 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { erf, erfc, meanSd, pearson, sampleIndices, sigmaOverMeanAbs, topKIndices, GAUSSIAN_SIGMA_OVER_MEAN_ABS } from '../../src/engine/analysis/math';
+import { cosine, dot, erf, erfc, meanSd, norm, normalized, pearson, sampleIndices, sigmaOverMeanAbs, topKIndices, GAUSSIAN_SIGMA_OVER_MEAN_ABS } from '../../src/engine/analysis/math';
 import { expectedNoiseWords, noiseFloor } from '../../src/engine/analysis/lens';
 import { Rng } from '../../src/engine/util/random';
 
 describe('analysis math', () => {
+  // the lens, states and middle-dictionary tests compare against results computed with these
+  // helpers; so the helpers themselves are pinned to values worked out by hand
+  test('dot, norm, normalized and cosine give hand-computed values', () => {
+    assert.equal(dot([1, 2, 3], [4, -5, 6]), 12); // 4 - 10 + 18
+    assert.equal(dot([9, 1, 2, 3], [0, 4, -5, 6, 7], 3, 1, 1), 12, 'n and offsets select the same three pairs');
+    assert.equal(dot([1e8, 1, -1e8], [1, 1, 1]), 1, 'summed in float64: the 1 survives between 1e8 and -1e8');
+    assert.equal(norm([3, 4]), 5);
+    assert.equal(norm([0, 3, 4, 12], 3, 1), 13);
+    assert.deepEqual([...normalized([3, 4])], [Math.fround(0.6), Math.fround(0.8)]);
+    assert.deepEqual([...normalized([0, 0, 0])], [0, 0, 0], 'the zero vector stays zero, no NaN');
+    assert.equal(cosine([1, 0], [0, 5]), 0);
+    assert.equal(cosine([2, 0], [-7, 0]), -1);
+    assert.equal(cosine([1, 1], [1, 0]), 1 / Math.sqrt(2));
+    assert.equal(cosine([3, 4], [4, 3]), 24 / 25);
+    assert.equal(cosine([0, 0], [1, 2]), 0, 'a zero vector is orthogonal to everything, not NaN');
+    const f32 = new Float32Array([0.1, 0.2, 0.3]);
+    assert.equal(dot(f32, f32), Math.fround(0.1) ** 2 + Math.fround(0.2) ** 2 + Math.fround(0.3) ** 2, 'float32 inputs, float64 sum');
+  });
+
   test('erfc matches tabulated values, including the far tail', () => {
     // Abramowitz & Stegun / high-precision values
     const table: Array<[number, number]> = [

@@ -15,6 +15,7 @@ import { GgmlType } from '../../src/engine/gguf/ggmlTypes';
 import { dequantizeRows } from '../../src/engine/gguf/dequant';
 import { GgufValueType as T, type GgufArray, type GgufValue } from '../../src/engine/gguf/values';
 import { vocabPath } from '../fixtures/models';
+import { quoteFileText } from '../../src/engine/errors';
 
 // ---- the valid file every corruption starts from, and its layout ----
 
@@ -234,6 +235,68 @@ describe('corrupted GGUF files are refused with a typed error at the right byte'
     // header 24, key "deep" 8 + 4, value type 4: the outer array starts at 40; each level is
     // element type (4) + length (8); the 9th level (depth 8) starts at 40 + 8 * 12
     refuses(bytes, 'bad-value', `deep${'[0]'.repeat(8)}`, 40 + 8 * 12, /nested deeper/);
+  });
+});
+
+describe('messages quote file contents escaped and shortened', () => {
+  test('quoteFileText: control characters, ESC sequences, NULs, bidi and zero-width marks as escapes; long text cut', () => {
+    assert.equal(quoteFileText('plain.key'), '"plain.key"');
+    assert.equal(quoteFileText('a\u001b[31mred\u0000\n'), '"a\\x1b[31mred\\x00\\x0a"');
+    assert.equal(quoteFileText('\u202eevil\u200b\ufeff'), '"\\u{202e}evil\\u{200b}\\u{feff}"');
+    assert.equal(quoteFileText('say "hi" \\ ok'), '"say \\"hi\\" \\\\ ok"');
+    assert.equal(quoteFileText('▁héllo 给'), '"▁héllo 给"', 'printable Unicode stays as it is');
+    const long = quoteFileText('k'.repeat(200_000));
+    assert.equal(long, `"${'k'.repeat(80)}..." (200000 characters)`);
+    // escapes count toward the length: 80 NULs do not become a 320-character quote
+    assert.ok(quoteFileText('\u0000'.repeat(1000)).length < 110);
+  });
+
+  test('a hostile key and tensor name: one short line, no raw byte, the path once', () => {
+    const hostileKey = `\u001b[31m${'x'.repeat(200_000)}\u0000`;
+    const bytes = encodeGguf({ metadata: [[hostileKey, { type: T.UINT32, value: 1 }], [hostileKey + 'y', { type: T.UINT32, value: 2 }]], tensors: [] });
+    // make the second key equal to the first: a duplicate, whose message quotes the key
+    const dup = bytes.slice();
+    const secondKeyAt = 24 + 8 + Buffer.byteLength(hostileKey) + 4 + 4;
+    new DataView(dup.buffer).setBigUint64(secondKeyAt, BigInt(Buffer.byteLength(hostileKey)), true);
+    dup.set(Buffer.from('\u0000\u0000\u0000\u0002\u0000\u0000\u0000'), secondKeyAt + 8 + Buffer.byteLength(hostileKey) - 7);
+    let caught: unknown;
+    try {
+      parse(dup);
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught instanceof GgufError, String(caught));
+    const m = caught.message;
+    assert.doesNotMatch(m, /[\u0000-\u001f\u007f]/, 'no raw control byte');
+    assert.ok(m.length < 400, `${m.length} characters`);
+    assert.ok(!m.includes('\n'));
+    assert.equal(m.split('corrupt.gguf').length - 1, 1, 'the path once');
+    assert.ok(m.includes('\\x1b[31m'), m);
+
+    const evilName = encodeGguf({ metadata: [], tensors: [{ name: '\u001b]0;pwned\u0007', dims: [1], type: GgmlType.F32, data: new Uint8Array(4) }, { name: '\u001b]0;pwned\u0007', dims: [1], type: GgmlType.F32, data: new Uint8Array(4) }] });
+    const e2 = refuses(evilName, 'bad-value', '\\x1b]0;pwned\\x07', 24 + (8 + 10 + 4 + 8 + 4 + 8), /appears twice/); // the second info: after the counts and the first (10-byte name)
+    assert.doesNotMatch(e2.message, /[\u0000-\u001f]/);
+  });
+
+  test('a 64-byte tensor name is refused (llama.cpp allows 63)', () => {
+    const bytes = encodeGguf({ metadata: [], tensors: [{ name: 'n'.repeat(64), dims: [1], type: GgmlType.F32, data: new Uint8Array(4) }] });
+    refuses(bytes, 'bad-value', 'tensors[0].name', 24, /64 bytes/);
+    assert.equal(parse(encodeGguf({ metadata: [], tensors: [{ name: 'n'.repeat(63), dims: [1], type: GgmlType.F32, data: new Uint8Array(4) }] })).tensors[0]!.name.length, 63);
+  });
+
+  test('overlapping tensors, a gap, a tensor count one short: refused as llama.cpp refuses them', () => {
+    refuses(u64At(L.at['b.offset']!, 0n), 'bad-layout', 'b.offset', L.at['b.offset']!, /overlaps tensor "a" \(data offset 0 to 96\)/);
+    refuses(u64At(L.at['b.offset']!, 128n), 'tensor-outside-file', 'b.offset', L.at['b.offset']!);
+    // a gap: b moved one alignment unit on, the file grown to hold it
+    const grown = new Uint8Array(VALID.byteLength + 32);
+    grown.set(VALID);
+    new DataView(grown.buffer).setBigUint64(L.at['b.offset']!, 128n, true);
+    refuses(grown, 'bad-layout', 'b.offset', L.at['b.offset']!, /must start at 96/);
+    refuses(u64At(8, 1n), 'bad-layout', 'tensor_count', 8, /bytes after the end of its 1 tensor/);
+    // bytes glued after a valid file
+    const glued = new Uint8Array(VALID.byteLength + 100);
+    glued.set(VALID);
+    refuses(glued, 'bad-layout', 'tensor_count', 8, /100 bytes after/);
   });
 });
 

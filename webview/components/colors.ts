@@ -13,12 +13,46 @@ const SERIES: Array<[string, string]> = [
 /** beyond the theme's six chart colours, fixed hues that read on both backgrounds */
 const EXTRA = ['#00a3a3', '#c24f9e', '#7a7acc', '#8c6d1f', '#4f9e4f', '#cc5c33'];
 
-/** The i-th series colour. */
+/** The i-th series colour, adjusted until it stands out from the background (contrast >= 3). */
 export function seriesColor(i: number): string {
   const n = SERIES.length + EXTRA.length;
   const k = i % n;
-  if (k < SERIES.length) return themeColor(SERIES[k]![0], SERIES[k]![1]);
-  return EXTRA[k - SERIES.length]!;
+  const c = k < SERIES.length ? themeColor(SERIES[k]![0], SERIES[k]![1]) : EXTRA[k - SERIES.length]!;
+  return readable(c, background());
+}
+
+function rgb(color: string): [number, number, number] | undefined {
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(color.trim());
+  if (hex) return [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16), parseInt(hex[3]!, 16)];
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/i.exec(color.trim());
+  if (short) return [parseInt(short[1]! + short[1]!, 16), parseInt(short[2]! + short[2]!, 16), parseInt(short[3]! + short[3]!, 16)];
+  const fn = /rgba?\(\s*(\d+)[ ,]+(\d+)[ ,]+(\d+)/i.exec(color);
+  return fn ? [Number(fn[1]), Number(fn[2]), Number(fn[3])] : undefined;
+}
+
+function luminance([r, g, b]: [number, number, number]): number {
+  const f = (v: number): number => {
+    const x = v / 255;
+    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+}
+
+/** `color`, mixed towards black (light background) or white (dark) until its contrast with `bg` is at least 3. */
+export function readable(color: string, bg: string): string {
+  const c = rgb(color);
+  const b = rgb(bg);
+  if (!c || !b) return color;
+  const lb = luminance(b);
+  const target = lb > 0.5 ? 0 : 255;
+  let cur = c;
+  for (let step = 0; step < 10; step++) {
+    const lc = luminance(cur);
+    const ratio = (Math.max(lc, lb) + 0.05) / (Math.min(lc, lb) + 0.05);
+    if (ratio >= 3) break;
+    cur = cur.map((v) => Math.round(v + (target - v) * 0.2)) as [number, number, number];
+  }
+  return `rgb(${cur[0]},${cur[1]},${cur[2]})`;
 }
 
 export function foreground(): string {

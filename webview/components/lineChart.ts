@@ -2,7 +2,7 @@
 // (noise floor, Gaussian value), optional words written beside the points that never overlap
 // and never leave the plot. Redrawn from the theme's colours whenever the theme changes.
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration, type Plugin } from 'chart.js';
-import { foreground, gridColor, muted, onThemeChange } from './colors';
+import { background, foreground, gridColor, muted, onThemeChange } from './colors';
 import { el } from '../vscodeApi';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
@@ -175,7 +175,8 @@ const pointLabels: Plugin<'line'> = {
       });
     });
     const gap = size + 2;
-    const { top, bottom, right } = chart.chartArea;
+    const bg = background();
+    const { top, bottom } = chart.chartArea;
     const canvasRight = chart.width - 2;
     for (const labels of columns.values()) {
       labels.sort((a, b) => a.y - b.y);
@@ -185,10 +186,16 @@ const pointLabels: Plugin<'line'> = {
       const underflow = labels.length ? top + size / 2 - labels[0]!.y : 0;
       if (underflow > 0) for (const l of labels) l.y += underflow;
       for (const l of labels) {
-        const leftward = l.x + 6 + l.width > Math.max(right + 80, canvasRight) || l.x + 6 + l.width > canvasRight;
-        ctx.fillStyle = l.color;
+        const leftward = l.x + 6 + l.width > canvasRight;
+        const x = leftward ? l.x - 6 : l.x + 6;
         ctx.textAlign = leftward ? 'right' : 'left';
-        ctx.fillText(l.text, leftward ? l.x - 6 : l.x + 6, l.y);
+        // a halo of the background keeps the word readable where it crosses lines
+        ctx.lineWidth = 3;
+        ctx.lineJoin = 'round';
+        ctx.strokeStyle = bg;
+        ctx.strokeText(l.text, x, l.y);
+        ctx.fillStyle = l.color;
+        ctx.fillText(l.text, x, l.y);
       }
     }
     ctx.restore();

@@ -64,20 +64,22 @@ function render(i: Info, t: Tensors): void {
   summary.replaceChildren(
     el('p', {}, `${i.name}: ${h.arch}, ${h.nLayers} layers, d_model ${h.dModel}, ${h.nHeads} heads of d_head ${h.dHead} (${h.nKvHeads} key/value heads), d_ff ${h.dFf}, vocabulary ${n(h.nVocab)}, ${i.tiedEmbeddings ? 'output dictionary tied to the input one' : 'separate input and output dictionaries'}; file ${mb(i.fileBytes)}.`),
   );
-  const a = i.tally.article;
+  // the article's column is empty where its tally does not apply (another architecture, no weights); the notes say why
+  const art = i.tally.article;
+  const an = (k: keyof NonNullable<typeof art>): string => (art ? n(art[k]) : '—');
   const f = i.tally.file;
   tally.replaceChildren(
     table(
       "Parameter tally: the article's formula from the shapes, and the file's own tensors",
       ['term', 'article', 'file'],
       [
-        ['dictionaries', n(a.dictionaries), n(f.dictionaries)],
-        ['attention, per layer', n(a.attentionPerLayer), n(f.attentionPerLayer)],
-        ['feed-forward, per layer', n(a.ffnPerLayer), n(f.ffnPerLayer)],
-        ['RMSNorm gains, per layer', n(a.normsPerLayer), n(f.normsPerLayer)],
-        ['final RMSNorm', n(a.finalNorm), n(f.finalNorm)],
-        ['rotary frequencies', n(a.ropeFreqs), n(f.ropeFreqs)],
-        ['total', n(a.total), n(f.total)],
+        ['dictionaries', an('dictionaries'), n(f.dictionaries)],
+        ['attention, per layer', an('attentionPerLayer'), n(f.attentionPerLayer)],
+        ['feed-forward, per layer', an('ffnPerLayer'), n(f.ffnPerLayer)],
+        ['RMSNorm gains, per layer', an('normsPerLayer'), n(f.normsPerLayer)],
+        ['final RMSNorm', an('finalNorm'), n(f.finalNorm)],
+        ['rotary frequencies', an('ropeFreqs'), n(f.ropeFreqs)],
+        ['total', an('total'), n(f.total)],
       ],
       { id: 'tally-table' },
     ),

@@ -21,8 +21,14 @@ let zoomWindow: { q0: number; k0: number; span: number } | undefined;
 
 const tok = (pos: number): string => (inspection ? `${pos} ${displayToken(inspection.tokens[pos]?.text ?? '')}` : String(pos));
 
-const sink = new Heatmap('sink', { onClick: (h) => setHead(h) });
+const sink = new Heatmap('sink', {
+  onClick: (h, q) => {
+    setHead(h);
+    rt.revealToken(q);
+  },
+});
 const head = new Heatmap('pattern', {
+  onClick: (qi) => pattern && pattern.stride === 1 && rt.revealToken(pattern.q0 + qi),
   onZoom: (r0, c0, r1, c1) => {
     if (!pattern) return;
     const q0 = pattern.q0 + r0 * pattern.stride;

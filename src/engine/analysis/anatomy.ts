@@ -1,7 +1,7 @@
 // Anatomy (SPEC section 1, article section 1): what the matrices are, from the file alone. The
 // parameter tally is written the way the article writes it, next to the file's own count, with the
 // reasons they differ spelled out (a Llama-2 GGUF stores no rope_freqs; a tied model one dictionary).
-import type { Hparams } from '../gguf/llamaModel';
+import { LLAMA_FAMILY, type Hparams } from '../gguf/llamaModel';
 import { typeName } from '../gguf/ggmlTypes';
 
 /** What a tensor is for, in the project's vocabulary. */
@@ -86,12 +86,17 @@ export interface TallyTerms {
 }
 
 export interface ParameterTally {
-  /** the article's formula, from the hyperparameters */
-  article: TallyTerms;
+  /**
+   * whether the article's tally describes this file: a Llama-family model with weights. Not for
+   * another architecture (GPT-2's LayerNorm and GELU, BERT, Falcon) or a vocabulary-only file.
+   */
+  applies: boolean;
+  /** the article's formula, from the hyperparameters; null where it does not apply */
+  article: TallyTerms | null;
   /** the same terms summed from the tensors the file actually stores */
   file: TallyTerms & { other: number };
-  /** article.total - file.total */
-  difference: number;
+  /** article.total - file.total; null where the article's tally does not apply */
+  difference: number | null;
   /** why the two totals differ, one sentence each */
   notes: string[];
 }
@@ -137,6 +142,14 @@ export function parameterTally(hp: Hparams, tensors: readonly TensorLike[]): Par
     total: tensors.reduce((acc, t) => acc + t.nElements, 0),
   };
 
+  if (tensors.length === 0) {
+    return { applies: false, article: null, file, difference: null, notes: ['This file holds a vocabulary and no weights: there are no parameters to count, and the article\'s tally does not apply.'] };
+  }
+  if (!LLAMA_FAMILY.has(hp.arch)) {
+    const note = `The article's tally describes a Llama-family model (RMSNorm, SwiGLU feed-forward, rotary positions); this is a "${hp.arch}" model, built differently, so only the file's own count (${file.total} parameters) applies.`;
+    return { applies: false, article: null, file, difference: null, notes: [note] };
+  }
+
   const notes: string[] = [];
   if (file.ropeFreqs === 0 && ropeFreqs > 0) {
     notes.push(`The file stores no rope_freqs tensor: llama.cpp computes the ${ropeFreqs} rotary frequencies from rope.freq_base (${hp.ropeFreqBase}), so the file has ${ropeFreqs} fewer parameters than the article's count.`);
@@ -150,7 +163,7 @@ export function parameterTally(hp: Hparams, tensors: readonly TensorLike[]): Par
   if (difference + explained !== 0) {
     notes.push(`The layer tensors differ from the shapes the hyperparameters imply by ${-(difference + explained)} parameters.`);
   }
-  return { article, file, difference, notes };
+  return { applies: true, article, file, difference, notes };
 }
 
 export interface CacheSizes {

@@ -12,8 +12,9 @@ import { stateHook } from '../hookNames';
 import { f32Dictionary, type Dictionary } from './dictionary';
 import { dot, normalized } from './math';
 import { commonWordTokens, WORD_LIST_RULE_VERSION } from './wordList';
+import { sha256, writeFileAtomic } from '../util/cacheFile';
 
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2; // 2: the metadata carries the rows' SHA-256
 const PROMPTS_PER_CALL = 256;
 
 /** What building needs from a loaded model (a ModelSession fits). */
@@ -48,6 +49,8 @@ interface CacheMeta {
   recipe: MiddleRecipe & { rule: number };
   dModel: number;
   tokens: number[];
+  /** SHA-256 of the rows file: a damaged or truncated cache is rebuilt, not read */
+  rowsSha256: string;
 }
 
 export class MiddleDictionary {
@@ -134,10 +137,12 @@ export class MiddleDictionary {
   private save(identity: CacheMeta['model']): void {
     const files = this.files!;
     fs.mkdirSync(path.dirname(files.meta), { recursive: true });
-    const meta: CacheMeta = { version: FORMAT_VERSION, key: this.key, model: identity, recipe: { ...this.recipe, rule: WORD_LIST_RULE_VERSION }, dModel: this.model.info.dModel, tokens: this.tokens };
-    // rows first, then the metadata that says how many rows are valid; each written atomically
-    writeAtomic(files.rows, new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength));
-    writeAtomic(files.meta, Buffer.from(JSON.stringify(meta)));
+    const rows = new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    const meta: CacheMeta = { version: FORMAT_VERSION, key: this.key, model: identity, recipe: { ...this.recipe, rule: WORD_LIST_RULE_VERSION }, dModel: this.model.info.dModel, tokens: this.tokens, rowsSha256: sha256(rows) };
+    // rows first, then the metadata that says how many rows are valid and their checksum; each
+    // written atomically, so a crash between the two leaves a mismatch that reads as "rebuild"
+    writeFileAtomic(files.rows, rows);
+    writeFileAtomic(files.meta, Buffer.from(JSON.stringify(meta)));
   }
 }
 
@@ -167,17 +172,11 @@ function readCache(files: { meta: string; rows: string }, key: string, dModel: n
     if (meta.version !== FORMAT_VERSION || meta.key !== key || meta.dModel !== dModel || !Array.isArray(meta.tokens)) return undefined;
     const bytes = fs.readFileSync(files.rows);
     const need = meta.tokens.length * dModel * 4;
-    if (bytes.byteLength < need) return undefined;
+    if (bytes.byteLength !== need || typeof meta.rowsSha256 !== 'string' || sha256(bytes) !== meta.rowsSha256) return undefined;
     const data = new Float32Array(meta.tokens.length * dModel);
     new Uint8Array(data.buffer).set(bytes.subarray(0, need));
     return { tokens: meta.tokens, data };
   } catch {
     return undefined; // absent or unreadable: rebuild
   }
-}
-
-function writeAtomic(file: string, bytes: Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
 }

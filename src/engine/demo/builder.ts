@@ -1,12 +1,14 @@
 // The extension's default model, built in seconds on the user's machine: a Llama-architecture
-// GGUF with the real Llama-2 vocabulary whose dictionaries and first attention head are fitted
-// to the built-in grammar (./grammar.ts), so what the views show about it can be checked.
-// Deterministic: the same seed gives the same bytes.
+// GGUF with the real Llama-2 vocabulary whose dictionaries are fitted to the built-in grammar
+// (./grammar.ts) and whose circuits are constructed (./weights.ts, ./plan.ts): previous-token
+// heads, attention sinks, an induction head, FFNs that grow the state along a depth plan. What the
+// views show about it can be checked. Deterministic: the same seed gives the same bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extractFromLlamaCppBundle, projectCacheDir } from '../assets';
 import { GgufFile } from '../gguf/reader';
 import { readTokenizerMetadata, writeLlamaGguf, type LlamaShape } from '../gguf/llamaWriter';
+import { checksumMatches, writeChecksum } from '../util/cacheFile';
 import { gguf } from '../gguf/values';
 import { openTokenizer } from '../llama/tokens';
 import { Rng } from '../util/random';
@@ -16,21 +18,41 @@ import { demoWords } from './grammar';
 import { mat, type Mat } from './linalg';
 import { buildPrevTokenHead, prevTokenWeights } from './prevTokenHead';
 import { fitHead, headLogits, trigramCrossEntropy, trigramEntropy, trigramTable } from './trigram';
-import { demoTensors, type DemoLayout } from './weights';
+import { DEMO_PLAN } from './plan';
+import { demoTensors, identityCodes, type DemoLayout, type HeadScores } from './weights';
 
 /** Bump when the recipe changes: ensureDemoModel rebuilds files of older versions. */
-export const DEMO_BUILDER_VERSION = 1;
+export const DEMO_BUILDER_VERSION = 2;
 export const DEMO_MODEL_FILE = 'inner-world-demo.gguf';
 export const DEMO_DEFAULT_SEED = 2023;
 export const DEMO_NAME = 'Inner World demo (grammar)';
 /** Metadata keys this builder adds. */
 export const DEMO_KEYS = { version: 'innerworld.demo.version', seed: 'innerworld.demo.seed', report: 'innerworld.demo.report' } as const;
-/** The constructed previous-token head. */
+/** The constructed previous-token heads: layer 0 head 0 (the previous token's trigram code) and
+ * layer 2 head 0 (its direction and identity, which the middle dictionary and the induction head read). */
 export const DEMO_PREV_TOKEN_HEAD = { layer: 0, head: 0 } as const;
+export const DEMO_LATE_PREV_TOKEN_HEAD = { layer: DEMO_PLAN.prevBlock, head: 0 } as const;
+/** The constructed induction head. */
+export const DEMO_INDUCTION_HEAD = { layer: DEMO_PLAN.inductionBlock, head: 0 } as const;
+/** Layers from which every other head is an attention sink. */
+export const DEMO_FIRST_SINK_LAYER = 2;
 
-export const DEMO_SHAPE: LlamaShape = { nVocab: 32000, dModel: 128, nLayers: 2, nHeads: 4, nKvHeads: 4, dFf: 256, nCtxTrain: 2048, rmsEps: 1e-5, ropeFreqBase: 10000 };
-const LAYOUT: DemoLayout = { dirDims: 64, codeDims: 24, dirLength: Math.sqrt(0.8), biasValue: Math.sqrt(0.05), codeLength: Math.sqrt(0.15), headOutLength: 0.5 };
+export const DEMO_SHAPE: LlamaShape = { nVocab: 32000, dModel: 320, nLayers: 8, nHeads: 5, nKvHeads: 5, dFf: 192, nCtxTrain: 2048, rmsEps: 1e-5, ropeFreqBase: 10000 };
+const LAYOUT: DemoLayout = {
+  dirDims: 64,
+  codeDims: 24,
+  idDims: 24,
+  prevDirDims: 40,
+  dirLength: Math.sqrt(0.72),
+  biasValue: Math.sqrt(0.05),
+  codeLength: Math.sqrt(0.13),
+  idLength: Math.sqrt(0.1),
+  sinkValue: 0.25,
+};
+const SCORES: HeadScores = { sinkMin: 6, sinkMax: 10, inductionMatch: 9, inductionSink: 6, inductionGain: 8 };
 const SENTENCES = 200_000;
+/** share of positions above which a token's identity code is weakened (see weakenFrequentIdentities) */
+const FREQUENT = 0.005;
 /** unseen tokens sit this far below the lowest grammar logit */
 const OUTSIDE_GAP = 8;
 
@@ -71,6 +93,25 @@ export interface DemoReport {
   };
   /** largest probability the direct path leaves to tokens outside the grammar */
   readonly outsideMassMax: number;
+  /** the depth plan's expectations for a grammar token, states 0..n_layers (./plan.ts) */
+  readonly depth: {
+    readonly norm: number[];
+    /** the token's own input-dictionary amplitude */
+    readonly amplitude: number[];
+    /** the logit lens's bigram logit scale, relative to the final */
+    readonly lensScale: number[];
+    /** cosine of neighbouring states (l, l + 1) */
+    readonly gapCosine: number[];
+  };
+  readonly circuits: {
+    readonly prevTokenHeads: ReadonlyArray<{ layer: number; head: number }>;
+    readonly inductionHead: { layer: number; head: number };
+    readonly firstSinkLayer: number;
+    /** largest |cosine| between two grammar tokens' identity codes */
+    readonly idMaxOverlap: number;
+    /** the frequent tokens whose identity codes are weakened (token ids): the induction head barely acts on them */
+    readonly weakIdentityTokens: number[];
+  } & HeadScores;
   readonly params: number;
   readonly fileBytes: number;
   readonly buildSeconds: number;
@@ -132,17 +173,26 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
   const head = buildPrevTokenHead(dHead, DEMO_SHAPE.ropeFreqBase, DEMO_SHAPE.nCtxTrain, 40);
   const prevWeights = prevTokenWeights(head, dHead, DEMO_SHAPE.ropeFreqBase, DEMO_SHAPE.nCtxTrain);
 
+  progress('building the circuits');
+  const ids = identityCodes(n, L.idDims, new Rng(seed ^ 0x1d));
+  const idMaxOverlap = maxOverlap(ids);
+  const weakIdentityTokens = weakenFrequentIdentities(ids, table.contextCount).map((a) => counts.tokenIds[a]!);
+
   progress('writing the model');
   const weights = demoTensors({
     shape: DEMO_SHAPE,
     layout: L,
+    plan: DEMO_PLAN,
+    scores: SCORES,
+    ids,
     tokenIds: counts.tokenIds,
     design,
     theta,
     code: headFit.code,
     phi: headFit.phi,
     outsideLogit,
-    head,
+    prevHead: head,
+    latePrevHead: buildPrevTokenHead(dHead, DEMO_SHAPE.ropeFreqBase, DEMO_SHAPE.nCtxTrain, 24),
     rng: new Rng(seed ^ 0x5bd1e995),
   });
   const fit = {
@@ -164,6 +214,20 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
       scoreMargin: head.margin,
     },
     outsideMassMax: outsideMassMax(table, bigram, outsideLogMass),
+    depth: {
+      norm: rounded(weights.norms.norm),
+      amplitude: rounded(weights.norms.amplitude),
+      lensScale: rounded(weights.norms.lensScale),
+      gapCosine: rounded(weights.norms.gapCosine),
+    },
+    circuits: {
+      prevTokenHeads: [DEMO_PREV_TOKEN_HEAD, DEMO_LATE_PREV_TOKEN_HEAD],
+      inductionHead: DEMO_INDUCTION_HEAD,
+      firstSinkLayer: DEMO_FIRST_SINK_LAYER,
+      idMaxOverlap: Number(idMaxOverlap.toFixed(4)),
+      weakIdentityTokens,
+      ...SCORES,
+    },
     params: weights.tensors.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0),
   };
   fs.mkdirSync(path.dirname(outPath), { recursive: true });
@@ -173,9 +237,11 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
       shape: DEMO_SHAPE,
       name: DEMO_NAME,
       description:
-        `Synthetic demo model of LLM Inner World, built on this machine in seconds: its dictionaries are fitted to a small ` +
-        `built-in English grammar (${fit.words} words) and layer 0 head 0 is constructed to attend to the previous token. ` +
-        `It knows nothing beyond that grammar; the other heads and layer 1 are near identity. Load a real model for real findings.`,
+        `Synthetic demo model of LLM Inner World, built on this machine in seconds, not trained: its dictionaries are fitted ` +
+        `to a small built-in English grammar (${fit.words} words); its circuits are constructed by hand (previous-token heads ` +
+        `in layers 0 and ${DEMO_LATE_PREV_TOKEN_HEAD.layer}, attention sinks from layer ${DEMO_FIRST_SINK_LAYER}, an induction head in layer ` +
+        `${DEMO_INDUCTION_HEAD.layer}, FFNs that grow the state along a fixed plan); its weight statistics are synthetic. ` +
+        `It knows nothing beyond that grammar. Load a real model for real findings.`,
       tokenizer: readTokenizerMetadata(vocabPath),
       tensors: weights.tensors,
       extraMetadata: [
@@ -186,6 +252,7 @@ export async function buildDemoModel(outPath: string, opts: DemoBuildOptions = {
       ],
     });
     fs.renameSync(tmp, outPath);
+    writeChecksum(outPath); // after the rename: a file without a matching checksum is rebuilt
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;
@@ -215,6 +282,44 @@ function fitDictionaries(table: BigramTable, l: DemoLayout): { design: Mat; thet
   const refined = refineBigram(table, design0, theta0, { iterations: 40, lrOut: 0.3, lrIn: 0.01, dirDims: l.dirDims, dirLength: l.dirLength });
   centreLogits(table, refined.design, refined.theta, l);
   return refined;
+}
+
+/** Numbers for the report: 4 decimals. */
+function rounded(v: readonly number[]): number[] {
+  return v.map((x) => Number(x.toFixed(4)));
+}
+
+/**
+ * Frequent tokens (the, to, ".") carry less identity: their codes are scaled by
+ * sqrt(FREQUENT / share) when their share of the positions is above FREQUENT. In the grammar's
+ * documents a repeated word says nothing about what follows it, so an induction head that acted on
+ * every repeated "the" would only cost the model its grammar; acting on rarer tokens, it costs
+ * little there and still completes repeated random text (test/integration/demoModel.test.ts).
+ */
+function weakenFrequentIdentities(ids: Mat, contextCount: Float64Array): number[] {
+  const total = contextCount.reduce((a, b) => a + b, 0);
+  const weakened: number[] = [];
+  for (let a = 1; a < ids.rows; a++) {
+    const share = contextCount[a]! / total;
+    if (share <= FREQUENT) continue;
+    const r = Math.sqrt(FREQUENT / share);
+    for (let k = 0; k < ids.cols; k++) ids.data[a * ids.cols + k]! *= r;
+    weakened.push(a);
+  }
+  return weakened;
+}
+
+/** The largest |cosine| between two distinct non-zero rows. */
+function maxOverlap(m: Mat): number {
+  let worst = 0;
+  for (let a = 0; a < m.rows; a++) {
+    for (let b = a + 1; b < m.rows; b++) {
+      let s = 0;
+      for (let k = 0; k < m.cols; k++) s += m.data[a * m.cols + k]! * m.data[b * m.cols + k]!;
+      worst = Math.max(worst, Math.abs(s));
+    }
+  }
+  return worst;
 }
 
 /** [n, n] logits of the direct path (-Infinity for tokens never predicted). */
@@ -291,13 +396,18 @@ export function demoModelPath(cacheDir: string): string {
   return path.join(cacheDir, 'models', DEMO_MODEL_FILE);
 }
 
+/** A demo model file usable as it is: this builder's version, and intact (a truncated or damaged file's checksum no longer matches). */
+export function demoModelIsCurrent(file: string): boolean {
+  return fs.existsSync(file) && demoModelVersion(file) === DEMO_BUILDER_VERSION && checksumMatches(file);
+}
+
 /**
  * `<cacheDir>/models/inner-world-demo.gguf`, built first when missing or made by an older builder.
  * The Llama-2 vocabulary is extracted into `<cacheDir>/llama.cpp` (once).
  */
 export async function ensureDemoModel(cacheDir: string, opts: EnsureDemoOptions = {}): Promise<string> {
   const file = demoModelPath(cacheDir);
-  if (!opts.force && fs.existsSync(file) && demoModelVersion(file) === DEMO_BUILDER_VERSION) return file;
+  if (!opts.force && demoModelIsCurrent(file)) return file;
   const vocabPath = extractFromLlamaCppBundle(path.join(cacheDir, 'llama.cpp'))[0]!;
   const report = await buildDemoModel(file, { seed: opts.seed, onProgress: opts.onProgress, vocabPath });
   opts.onBuilt?.(report);

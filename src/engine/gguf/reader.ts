@@ -1,3 +1,4 @@
+import { quoteFileText as q } from '../errors';
 import { Cursor } from './cursor';
 import { GgufError } from './errors';
 import { bytesFor, isKnownType, typeName, typeTraits } from './ggmlTypes';
@@ -14,6 +15,7 @@ import {
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 const GGML_MAX_DIMS = 4;
+const GGML_MAX_NAME = 64; // llama.cpp refuses tensor names of 64 bytes or more
 const MAX_ARRAY_DEPTH = 8;
 
 export interface TensorInfo {
@@ -151,11 +153,13 @@ export function parseHeader(src: ByteSource): GgufHeader {
   for (let i = 0; i < nKv; i++) {
     const keyAt = c.pos;
     const key = c.string(`metadata[${i}].key`);
+    // the spec's keys are dotted names; an empty one is what zero padding read as a key looks like
+    if (key === '') fail('bad-value', `metadata[${i}].key`, keyAt, 'a metadata key is empty (the key count may be too large)');
     // llama.cpp refuses duplicate keys too; silently keeping one of them would hide a broken file
-    if (metadata.has(key)) fail('bad-value', `${key} (key)`, keyAt, `metadata key ${key} appears twice`);
+    if (metadata.has(key)) fail('bad-value', `${key} (key)`, keyAt, `metadata key ${q(key)} appears twice`);
     const typeAt = c.pos;
     const t = c.u32(`${key} (value type)`);
-    if (!isValueType(t)) fail('unknown-type', `${key} (value type)`, typeAt, `unknown metadata value type ${t}`);
+    if (!isValueType(t)) fail('unknown-type', `${key} (value type)`, typeAt, `unknown metadata value type ${t} for key ${q(key)}`);
     if (key === 'general.alignment') alignAt = c.pos;
     metadata.set(key, readValue(c, t as GgufValueType, key, 0));
   }
@@ -164,7 +168,7 @@ export function parseHeader(src: ByteSource): GgufHeader {
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   if (align !== undefined) {
     if (align.type !== GgufValueType.UINT32 || align.value === 0 || (align.value & (align.value - 1)) !== 0) {
-      fail('bad-value', 'general.alignment', alignAt, `general.alignment must be a power-of-two u32, got ${String(plainValue(align))}`);
+      fail('bad-value', 'general.alignment', alignAt, `general.alignment must be a power-of-two u32, got ${q(String(plainValue(align)))}`);
     }
     alignment = align.value as number;
   }
@@ -174,45 +178,69 @@ export function parseHeader(src: ByteSource): GgufHeader {
   for (let i = 0; i < nTensors; i++) {
     const at = c.pos;
     const name = c.string(`tensors[${i}].name`);
+    const qn = q(name);
+    if (Buffer.byteLength(name) >= GGML_MAX_NAME) fail('bad-value', `tensors[${i}].name`, at, `tensor name ${qn} is ${Buffer.byteLength(name)} bytes, llama.cpp allows at most ${GGML_MAX_NAME - 1}`);
     const nDimsAt = c.pos;
     const nDims = c.u32(`${name}.n_dims`);
-    if (nDims < 1 || nDims > GGML_MAX_DIMS) fail('bad-value', `${name}.n_dims`, nDimsAt, `tensor ${name} has ${nDims} dimensions (1 to ${GGML_MAX_DIMS} allowed)`);
+    if (nDims < 1 || nDims > GGML_MAX_DIMS) fail('bad-value', `${name}.n_dims`, nDimsAt, `tensor ${qn} has ${nDims} dimensions (1 to ${GGML_MAX_DIMS} allowed)`);
     const dims: number[] = [];
     const dimsAt = c.pos;
     for (let d = 0; d < nDims; d++) {
       const dimAt = c.pos;
       const n = c.u64(`${name}.ne[${d}]`);
-      if (n === 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) fail('absurd-count', `${name}.ne[${d}]`, dimAt, `tensor ${name} dimension ${d} is ${n}`);
+      if (n === 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) fail('absurd-count', `${name}.ne[${d}]`, dimAt, `tensor ${qn} dimension ${d} is ${n}`);
       dims.push(Number(n));
     }
     const typeAt = c.pos;
     const type = c.u32(`${name}.type`);
-    if (!isKnownType(type)) fail('unknown-type', `${name}.type`, typeAt, `tensor ${name} has unknown ggml type ${type}`);
+    if (!isKnownType(type)) fail('unknown-type', `${name}.type`, typeAt, `tensor ${qn} has unknown ggml type ${type}`);
     const offAt = c.pos;
     const off = c.u64(`${name}.offset`);
-    if (off > BigInt(src.size)) fail('tensor-outside-file', `${name}.offset`, offAt, `tensor ${name} starts at ${off}, past the end of the ${src.size}-byte file`);
-    if (Number(off) % alignment !== 0) fail('bad-value', `${name}.offset`, offAt, `tensor ${name} offset ${off} is not aligned to ${alignment}`);
+    if (off > BigInt(src.size)) fail('tensor-outside-file', `${name}.offset`, offAt, `tensor ${qn} starts at ${off}, past the end of the ${src.size}-byte file`);
+    if (Number(off) % alignment !== 0) fail('bad-value', `${name}.offset`, offAt, `tensor ${qn} offset ${off} is not aligned to ${alignment}`);
     infos.push({ name, dims, type, offset: Number(off), at, dimsAt, offAt });
   }
-  const dataOffset = Math.ceil(c.pos / alignment) * alignment;
+  const headerEnd = c.pos;
+  const dataOffset = Math.ceil(headerEnd / alignment) * alignment;
 
   const tensors: TensorInfo[] = [];
   const seen = new Set<string>();
+  // llama.cpp (gguf_init_from_file) requires each tensor to start where the one before it ends,
+  // padded to the alignment: no overlap (two tensors reading the same bytes), no gap, no reordering
+  let expectedOffset = 0;
+  let previous: TensorInfo | undefined;
   for (const info of infos) {
-    if (seen.has(info.name)) fail('bad-value', `${info.name}.name`, info.at, `tensor name ${info.name} appears twice`);
+    const qn = q(info.name);
+    if (seen.has(info.name)) fail('bad-value', `${info.name}.name`, info.at, `tensor name ${qn} appears twice`);
     seen.add(info.name);
     const nElements = info.dims.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(nElements)) fail('absurd-count', `${info.name}.ne`, info.dimsAt, `tensor ${info.name} has too many elements`);
+    if (!Number.isSafeInteger(nElements)) fail('absurd-count', `${info.name}.ne`, info.dimsAt, `tensor ${qn} has too many elements`);
     const { blockSize } = typeTraits(info.type);
     if (info.dims[0]! % blockSize !== 0) {
-      fail('bad-value', `${info.name}.ne[0]`, info.dimsAt, `tensor ${info.name} rows of ${info.dims[0]} are not a multiple of ${typeName(info.type)}'s block size ${blockSize}`);
+      fail('bad-value', `${info.name}.ne[0]`, info.dimsAt, `tensor ${qn} rows of ${info.dims[0]} are not a multiple of ${typeName(info.type)}'s block size ${blockSize}`);
     }
     const nBytes = bytesFor(info.type, nElements);
     const end = dataOffset + info.offset + nBytes;
     if (end > src.size) {
-      fail('tensor-outside-file', `${info.name}.offset`, info.offAt, `tensor ${info.name} (${typeName(info.type)}, ${nBytes} bytes at data offset ${info.offset}) ends at byte ${end}, past the end of the ${src.size}-byte file`);
+      fail('tensor-outside-file', `${info.name}.offset`, info.offAt, `tensor ${qn} (${typeName(info.type)}, ${nBytes} bytes at data offset ${info.offset}) ends at byte ${end}, past the end of the ${src.size}-byte file`);
     }
-    tensors.push({ name: info.name, dims: info.dims, type: info.type, offset: info.offset, nElements, nBytes });
+    if (info.offset !== expectedOffset) {
+      const why =
+        previous && info.offset < expectedOffset
+          ? `overlaps tensor ${q(previous.name)} (data offset ${previous.offset} to ${previous.offset + previous.nBytes})`
+          : `leaves a gap or is out of order: it must start at ${expectedOffset}, where the tensor before it ends (padded to ${alignment})`;
+      fail('bad-layout', `${info.name}.offset`, info.offAt, `tensor ${qn} at data offset ${info.offset} ${why}`);
+    }
+    expectedOffset += Math.ceil(nBytes / alignment) * alignment;
+    previous = { name: info.name, dims: info.dims, type: info.type, offset: info.offset, nElements, nBytes };
+    tensors.push(previous);
+  }
+  // A file longer than its tensors (their padding included) has bytes nothing describes: the
+  // tensor count is short (the last tensor's info was read as padding), or the file is two glued
+  // together. llama.cpp would then read tensors from the wrong place; refuse instead.
+  const describedEnd = tensors.length > 0 ? dataOffset + expectedOffset : dataOffset;
+  if (src.size > describedEnd) {
+    fail('bad-layout', 'tensor_count', 8, `the file has ${src.size - describedEnd} bytes after the end of its ${tensors.length} tensor(s) (byte ${describedEnd}): the tensor count is wrong or the file has extra data`);
   }
   return { version, metadata, tensors, alignment, dataOffset };
 }

@@ -8,7 +8,12 @@ import { InnerWorldError } from '../errors';
 import { supportedArchLabels } from '../arch';
 import { LlamaModelFile, SUPPORTED_ARCHS, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
+<<<<<<< HEAD
 import { expandFilter, hookTable, missingHookReason, type HookFilter, type HookName } from '../hookNames';
+=======
+import { openValidated } from '../gguf/validate';
+import { expandFilter, type HookFilter, type HookName } from '../hookNames';
+>>>>>>> main
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
 import { createCpuThreadpool, evalCallbackProto, fillBatch, freeCpuThreadpool, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
@@ -94,7 +99,15 @@ export class ModelSession {
 
   static async open(path: string, opts: SessionOptions = {}): Promise<ModelSession> {
     if (!fs.existsSync(path)) throw new InnerWorldError('model-load-failed', `Model file not found: ${path}`);
-    const file = LlamaModelFile.open(path);
+    // what llama.cpp would abort on is refused here, with the path once and what to do
+    const checked = openValidated(path);
+    let file: LlamaModelFile;
+    try {
+      file = new LlamaModelFile(checked);
+    } catch (e) {
+      checked.close();
+      throw e;
+    }
     try {
       const hp = file.hparams;
       if (!SUPPORTED_ARCHS.has(hp.arch)) {

@@ -191,6 +191,8 @@ function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number
 export async function openTokenizer(vocabPath: string): Promise<{ tokenizer: Tokenizer; dispose(): void }> {
   const { getBackend } = await import('./backend');
   const { GgufFile } = await import('../gguf/reader');
+  const { validateModelPath } = await import('../gguf/validate');
+  validateModelPath(vocabPath); // llama.cpp aborts on some broken vocabularies: refuse them first
   const backend = await getBackend();
   const api = backend.native.llama;
   const model = api.llama_model_load_from_file(vocabPath, { ...api.llama_model_default_params(), vocab_only: true, n_gpu_layers: 0 });

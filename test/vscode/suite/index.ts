@@ -6,6 +6,10 @@ import * as vscode from 'vscode';
 
 const EXTENSION_ID = 'llm-inner-world.llm-inner-world';
 
+// Only what the VS Code API lets a test observe. "Release Model with no model loaded" was here and
+// could not fail: the command wrapper catches every error, and the message it shows instead is not
+// readable through the API. What a command shows belongs in the e2e suite, which reads the
+// workbench's notifications from the page.
 const checks: [string, () => Promise<void>][] = [
   ['the extension is installed', async () => {
     assert.ok(vscode.extensions.getExtension(EXTENSION_ID), `${EXTENSION_ID} is not among the extensions`);
@@ -22,9 +26,6 @@ const checks: [string, () => Promise<void>][] = [
     const registered = new Set(await vscode.commands.getCommands(true));
     const missing = contributed.filter((c) => !registered.has(c));
     assert.deepEqual(missing, [], 'contributed but not registered');
-  }],
-  ['Release Model with no model loaded completes', async () => {
-    await vscode.commands.executeCommand('innerWorld.releaseModel');
   }],
 ];
 

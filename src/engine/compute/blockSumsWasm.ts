@@ -1,0 +1,180 @@
+// Block sums of Q8_0, Q4_K and Q6_K tensors through the WebAssembly SIMD kernels of blockSumsSimd.ts:
+// JavaScript reads the file a chunk of rows at a time into the module's memory and decodes the
+// per-block scales (f16, Q4_K's packed 6-bit scales and mins, Q6_K's int8 ones) into float32 arrays there; the
+// kernel does every per-element step. Column sums stay in the module's memory, in float64, for the
+// whole tensor.
+import { GgmlType } from '../gguf/ggmlTypes';
+import { halfTableView } from '../util/half';
+import type { TensorSums } from '../analysis/weightStats';
+import { STRIP_FIELDS, simdModuleBytes, type KernelName } from './blockSumsSimd';
+
+const fr = Math.fround;
+
+type Kernel = (src: number, count: number, nStrips: number, rowBytes: number, scalesA: number, scalesB: number, nScales: number, strips: number, colOut: number, colStride: number, rowOut: number) => void;
+
+interface Layout {
+  kernel: KernelName;
+  blockBytes: number;
+  blockElements: number;
+  scalesPerBlock: number;
+  stripsPerBlock: number;
+  /** strip j of block i: byte offset in the row, first scale index, first column, and what some formats need more */
+  strip(i: number, j: number): number[];
+  /** decodes row r's scales (nb blocks at byte o of src) into A, B at index base */
+  scales(src: Uint8Array, o: number, nb: number, A: Float32Array, B: Float32Array, base: number): void;
+}
+
+const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
+  [
+    GgmlType.Q8_0,
+    {
+      kernel: 'q8_0',
+      blockBytes: 34,
+      blockElements: 32,
+      scalesPerBlock: 1,
+      stripsPerBlock: 2,
+      strip: (i, j) => [34 * i + 2 + 16 * j, i, 32 * i + 16 * j],
+      scales(src, o, nb, A, _B, base) {
+        const half = halfTableView();
+        for (let i = 0; i < nb; i++, o += 34) A[base + i] = half[src[o]! | (src[o + 1]! << 8)]!;
+      },
+    },
+  ],
+  [
+    GgmlType.Q4_K,
+    {
+      kernel: 'q4_k',
+      blockBytes: 144,
+      blockElements: 256,
+      scalesPerBlock: 8,
+      stripsPerBlock: 16,
+      // group g (sub-blocks 2g, 2g + 1) of 32 bytes, in strips of 8 bytes
+      strip: (i, j) => [144 * i + 16 + 32 * (j >> 2) + 8 * (j & 3), 8 * i + 2 * (j >> 2), 256 * i + 64 * (j >> 2) + 8 * (j & 3)],
+      scales(src, o, nb, A, B, base) {
+        const half = halfTableView();
+        for (let i = 0; i < nb; i++, o += 144) {
+          const d = half[src[o]! | (src[o + 1]! << 8)]!;
+          const min = half[src[o + 2]! | (src[o + 3]! << 8)]!;
+          const at = base + 8 * i;
+          // ggml's get_scale_min_k4, unrolled: 12 bytes hold eight 6-bit scales and eight 6-bit mins
+          const q = o + 4;
+          for (let j = 0; j < 4; j++) {
+            const lo = src[q + j]!, mid = src[q + j + 4]!, hi = src[q + j + 8]!;
+            A[at + j] = fr(d * (lo & 63));
+            B[at + j] = fr(min * (mid & 63));
+            A[at + j + 4] = fr(d * ((hi & 0xf) | ((lo >> 6) << 4)));
+            B[at + j + 4] = fr(min * ((hi >> 4) | ((mid >> 6) << 4)));
+          }
+        }
+      },
+    },
+  ],
+  [
+    GgmlType.Q6_K,
+    {
+      kernel: 'q6_k',
+      blockBytes: 210,
+      blockElements: 256,
+      scalesPerBlock: 16,
+      // per 128-element half n: positions l in 4 strips of 8, times quarters (0, 1) and (2, 3)
+      stripsPerBlock: 16,
+      strip(i, j) {
+        const n = j >> 3;
+        const upper = (j >> 2) & 1; // quarters 2, 3: the high nibbles, the high bits at shift 4
+        const l = 8 * (j & 3);
+        const o = 210 * i;
+        return [o + 64 * n + l, 16 * i + 8 * n + (l >> 4) + 4 * upper, 256 * i + 128 * n + 64 * upper + l, o + 128 + 32 * n + l, 4 * upper];
+      },
+      scales(src, o, nb, A, _B, base) {
+        const half = halfTableView();
+        for (let i = 0; i < nb; i++, o += 210) {
+          const d = half[src[o + 208]! | (src[o + 209]! << 8)]!;
+          for (let k = 0; k < 16; k++) A[base + 16 * i + k] = fr(d * ((src[o + 192 + k]! << 24) >> 24));
+        }
+      },
+    },
+  ],
+]);
+
+let instance: { memory: WebAssembly.Memory; kernels: Record<KernelName, Kernel> } | undefined | null;
+
+/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
+function simd(): typeof instance {
+  if (instance !== undefined) return instance;
+  try {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(simdModuleBytes()), { env: { memory } });
+    instance = { memory, kernels: inst.exports as unknown as Record<KernelName, Kernel> };
+  } catch {
+    instance = null;
+  }
+  return instance;
+}
+
+export function hasSimdSums(type: number): boolean {
+  return LAYOUTS.has(type) && simd() !== null;
+}
+
+const align = (n: number) => (n + 15) & ~15;
+
+/** Reads rows [start, start + count) into `into` (exactly their bytes). */
+export type ReadRowsInto = (start: number, count: number, into: Uint8Array) => void;
+
+/** bytes per kernel call: small enough that the rows just read are still in the cache */
+const SIMD_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Row and column sums of a Q8_0, Q4_K or Q6_K tensor ([n1, n0]); `readRows(start, count)` gives the
+ * bytes of rows [start, start + count), or `readRowsInto` puts them in place.
+ */
+export function simdSums(type: number, n0: number, n1: number, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto): TensorSums {
+  const L = LAYOUTS.get(type)!;
+  const m = simd()!;
+  const nb = n0 / L.blockElements;
+  const rowBytes = nb * L.blockBytes;
+  const per = Math.max(1, Math.min(Math.floor(SIMD_CHUNK_BYTES / rowBytes), n1));
+  const nStrips = nb * L.stripsPerBlock;
+  const nScales = nb * L.scalesPerBlock;
+  // memory: column sums [3][n0] f64, row sums [per][3][2] f64, scales A and B [per][nScales] f32, strip table, the rows
+  const colOut = 0;
+  const rowOut = colOut + align(3 * n0 * 8);
+  const scalesA = rowOut + align(per * 48);
+  const scalesB = scalesA + align(per * nScales * 4);
+  const strips = scalesB + align(per * nScales * 4);
+  const src = strips + align(nStrips * 4 * STRIP_FIELDS);
+  const need = src + per * rowBytes;
+  const have = m.memory.buffer.byteLength;
+  if (need > have) m.memory.grow(Math.ceil((need - have) / 65536));
+  const buf = m.memory.buffer;
+  const bytes = new Uint8Array(buf);
+  bytes.fill(0, colOut, rowOut);
+  const table = new Int32Array(buf, strips, nStrips * STRIP_FIELDS);
+  for (let i = 0; i < nb; i++) for (let j = 0; j < L.stripsPerBlock; j++) table.set(L.strip(i, j), STRIP_FIELDS * (i * L.stripsPerBlock + j));
+  const A = new Float32Array(buf, scalesA, per * nScales);
+  const B = new Float32Array(buf, scalesB, per * nScales);
+  const rowSums = new Float64Array(buf, rowOut, per * 6);
+  const kernel = m.kernels[L.kernel];
+  const rows = { length: n0, sum: new Float64Array(n1), sumSq: new Float64Array(n1), sumAbs: new Float64Array(n1) };
+  for (let start = 0; start < n1; start += per) {
+    const count = Math.min(per, n1 - start);
+    let chunk: Uint8Array;
+    if (readRowsInto) {
+      chunk = bytes.subarray(src, src + count * rowBytes);
+      readRowsInto(start, count, chunk);
+    } else {
+      chunk = readRows(start, count);
+      bytes.set(chunk.subarray(0, count * rowBytes), src);
+    }
+    for (let r = 0; r < count; r++) L.scales(chunk, r * rowBytes, nb, A, B, r * nScales);
+    rowSums.fill(0);
+    kernel(src, count, nStrips, rowBytes, scalesA, scalesB, nScales, strips, colOut, n0 * 8, rowOut);
+    for (let r = 0; r < count; r++) {
+      rows.sum[start + r] = rowSums[6 * r]! + rowSums[6 * r + 1]!;
+      rows.sumSq[start + r] = rowSums[6 * r + 2]! + rowSums[6 * r + 3]!;
+      rows.sumAbs[start + r] = rowSums[6 * r + 4]! + rowSums[6 * r + 5]!;
+    }
+  }
+  const col = new Float64Array(buf, colOut, 3 * n0);
+  const cols = { length: n1, sum: col.slice(0, n0), sumSq: col.slice(n0, 2 * n0), sumAbs: col.slice(2 * n0, 3 * n0) };
+  return { rows, cols };
+}
