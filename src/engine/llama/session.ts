@@ -8,12 +8,8 @@ import { InnerWorldError } from '../errors';
 import { supportedArchLabels } from '../arch';
 import { LlamaModelFile, SUPPORTED_ARCHS, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
-<<<<<<< HEAD
-import { expandFilter, hookTable, missingHookReason, type HookFilter, type HookName } from '../hookNames';
-=======
 import { openValidated } from '../gguf/validate';
-import { expandFilter, type HookFilter, type HookName } from '../hookNames';
->>>>>>> main
+import { expandFilter, hookTable, missingHookReason, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
 import { createCpuThreadpool, evalCallbackProto, fillBatch, freeCpuThreadpool, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
