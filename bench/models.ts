@@ -10,6 +10,7 @@ import { writeGguf } from '../src/engine/gguf/writer';
 import { getBackend } from '../src/engine/llama/backend';
 import { ggmlQuantizer } from '../src/engine/llama/quantize';
 import { Rng } from '../src/engine/util/random';
+import { vocabFile } from '../test/fixtures/archModels';
 import { vocabPath } from '../test/fixtures/models';
 
 export interface BenchModelSpec {
@@ -17,6 +18,8 @@ export interface BenchModelSpec {
   readonly shape: LlamaShape;
   readonly matrixType: number;
   readonly outputType: number;
+  /** models/ggml-vocab-<vocab>.gguf of the bundled llama.cpp source (default: Llama 2's llama-spm) */
+  readonly vocab?: string;
   /** the type of one 2-D tensor when it differs from matrixType (a mixed file such as Q4_K_M) */
   readonly typeOf?: (name: string, nLayers: number) => number | undefined;
 }
@@ -36,6 +39,14 @@ const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads
 export const BENCH_MODELS = {
   /** Llama-2-7B shapes, Q4_K matrices and Q6_K output (as a Q4_K_M file mixes them) */
   'llama2-7b-q4k': { name: 'llama2-7b-q4k', shape: LLAMA2_7B, matrixType: GgmlType.Q4_K, outputType: GgmlType.Q6_K },
+  /** Llama-3-8B shapes: 128256-token BPE vocabulary, 8 kv heads, d_ff 14336; Q4_K matrices, Q6_K output */
+  'llama3-8b-q4k': {
+    name: 'llama3-8b-q4k',
+    shape: { ...LLAMA2_7B, nVocab: 128256, nKvHeads: 8, dFf: 14336, nCtxTrain: 8192, ropeFreqBase: 500000 },
+    matrixType: GgmlType.Q4_K,
+    outputType: GgmlType.Q6_K,
+    vocab: 'llama-bpe',
+  },
   /** Llama-2-7B shapes mixed as llama.cpp's Q4_K_M: Q4_K, Q6_K for some attn_v/ffn_down and the output */
   'llama2-7b-q4km': { name: 'llama2-7b-q4km', shape: LLAMA2_7B, matrixType: GgmlType.Q4_K, outputType: GgmlType.Q6_K, typeOf: q4kmType },
   /** Llama-2-7B shapes, every matrix Q8_0 (as llama.cpp's Q8_0 file type, output included) */
@@ -97,7 +108,7 @@ export async function ensureBenchModel(name: BenchModelName): Promise<string> {
       },
     };
   });
-  const metadata = [...llamaMetadata(s, `bench ${spec.name} (random weights)`), ...readTokenizerMetadata(vocabPath())];
+  const metadata = [...llamaMetadata(s, `bench ${spec.name} (random weights)`), ...readTokenizerMetadata(spec.vocab ? vocabFile(spec.vocab) : vocabPath())];
   writeGguf(file, { metadata, tensors });
   return file;
 }

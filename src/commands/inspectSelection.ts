@@ -58,6 +58,7 @@ export async function showView(s: Services, view: ViewId): Promise<void> {
   const id = s.views.currentInspection();
   const shown = id === undefined ? undefined : s.ranges.find(id);
   if (shown) return void (await s.views.show(view, toViewInspection(shown, s.model.isDemo())));
+  if (s.views.reveal(view)) return;
   const editor = vscode.window.activeTextEditor;
   if (editor && !editor.selection.isEmpty) return inspectSelection(s, view);
   throw new InnerWorldError('empty-prompt', 'No inspection to show yet: select some text in an editor and run "Inner World: Inspect Selection" (or select text and run this command again).');

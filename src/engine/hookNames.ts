@@ -1,35 +1,12 @@
-// The only table from llama.cpp graph node names to hook names (TransformerLens vocabulary).
-// Node names are those of the llama architecture's graph in the llama.cpp build node-llama-cpp
-// 3.21.1 ships; test/integration/capture.test.ts checks each one reaches the eval callback.
+// From llama.cpp graph node names to hook names (TransformerLens vocabulary). Each architecture's
+// nodes live in its table under ./arch (llama.ts, qwen.ts, gemma.ts, phi3.ts); node names are those
+// of the llama.cpp build node-llama-cpp 3.21.1 ships, and test/integration/runtimeOracle.test.ts
+// and arch*.test.ts check each one reaches the eval callback.
+import { archTable, type HookDef } from './arch';
 
 export type HookName = string;
 
-interface HookDef {
-  /** llama.cpp node name; `{l}` is the layer */
-  readonly node: string;
-  /** hook name; `{l}` is the layer */
-  readonly hook: string;
-  /** how the captured tensor is laid out, in hook terms */
-  readonly layout: 'pos_by_dim' | 'pattern';
-  /** row width of a pos_by_dim hook: d_model, or the heads side by side (n_heads * d_head) */
-  readonly width?: 'd_model' | 'heads';
-}
-
-const PER_LAYER: readonly HookDef[] = [
-  { node: 'attn_norm-{l}', hook: 'blocks.{l}.ln1.hook_normalized', layout: 'pos_by_dim' }, // [pos, d_model]
-  { node: 'kq_soft_max-{l}', hook: 'blocks.{l}.attn.hook_pattern', layout: 'pattern' }, // [head, query_pos, key_pos]
-  { node: 'kqv_out-{l}', hook: 'blocks.{l}.attn.hook_z', layout: 'pos_by_dim', width: 'heads' }, // [pos, n_heads * d_head] (heads merged, before W_O)
-  { node: 'attn_out-{l}', hook: 'blocks.{l}.hook_attn_out', layout: 'pos_by_dim' }, // [pos, d_model]
-  { node: 'ffn_inp-{l}', hook: 'blocks.{l}.hook_resid_mid', layout: 'pos_by_dim' }, // [pos, d_model]
-  { node: 'ffn_norm-{l}', hook: 'blocks.{l}.ln2.hook_normalized', layout: 'pos_by_dim' }, // [pos, d_model]
-  { node: 'ffn_out-{l}', hook: 'blocks.{l}.hook_mlp_out', layout: 'pos_by_dim' }, // [pos, d_model]
-  { node: 'l_out-{l}', hook: 'blocks.{l}.hook_resid_post', layout: 'pos_by_dim' }, // [pos, d_model]
-];
-
-const GLOBAL: readonly HookDef[] = [
-  { node: 'embd', hook: 'hook_embed', layout: 'pos_by_dim' }, // [pos, d_model]
-  { node: 'result_norm', hook: 'ln_final.hook_normalized', layout: 'pos_by_dim' }, // [pos, d_model]
-];
+export type { HookDef };
 
 export interface ResolvedHook {
   readonly hook: HookName;
@@ -39,8 +16,9 @@ export interface ResolvedHook {
   readonly width: NonNullable<HookDef['width']>;
 }
 
-/** Every hook a model with `nLayers` blocks offers, keyed by llama.cpp node name. */
-export function hookTable(nLayers: number): Map<string, ResolvedHook> {
+/** Every hook a model of `arch` (default llama) with `nLayers` blocks offers, keyed by llama.cpp node name. */
+export function hookTable(nLayers: number, arch = 'llama'): Map<string, ResolvedHook> {
+  const { globalNodes: GLOBAL, perLayerNodes: PER_LAYER } = archTable(arch);
   const table = new Map<string, ResolvedHook>();
   for (const d of GLOBAL) table.set(d.node, { hook: d.hook, node: d.node, layer: undefined, layout: d.layout, width: d.width ?? 'd_model' });
   for (let l = 0; l < nLayers; l++) {
@@ -53,8 +31,19 @@ export function hookTable(nLayers: number): Map<string, ResolvedHook> {
 }
 
 /** Every hook name a model offers. */
-export function allHookNames(nLayers: number): HookName[] {
-  return [...hookTable(nLayers).values()].map((h) => h.hook);
+export function allHookNames(nLayers: number, arch = 'llama'): HookName[] {
+  return [...hookTable(nLayers, arch).values()].map((h) => h.hook);
+}
+
+/**
+ * Why a hook is not offered by an architecture (its graph never names that vector), or undefined
+ * when it is offered or unknown.
+ */
+export function missingHookReason(hook: HookName, arch = 'llama'): string | undefined {
+  const t = archTable(arch);
+  const generic = hook.replace(/^blocks\.\d+\./, 'blocks.{l}.');
+  const why = t.missingHooks[generic];
+  return why === undefined ? undefined : `${t.label} models have no ${hook}: ${why}.`;
 }
 
 /**

@@ -127,6 +127,14 @@ export class ViewHost implements vscode.Disposable {
     await this.show(open, inspection, pos);
   }
 
+  /** Reveal a view's panel when one is open (a restored one may still be inspecting its text). */
+  reveal(view: ViewId): boolean {
+    const p = this.panels.get(view);
+    if (!p) return false;
+    p.panel.reveal(p.panel.viewColumn, true);
+    return true;
+  }
+
   /** The views' inspection, when some view shows one. */
   currentInspection(): number | undefined {
     for (const p of this.panels.values()) if (p.inspectionId !== undefined) return p.inspectionId;

@@ -4,49 +4,21 @@
 // word map, word similarity with a word of several tokens.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
-import { demoModelPath } from '../../src/engine/demo/builder';
 import { projectCacheDir } from '../../src/engine/assets';
-import { RESULTS_DIR, TIMEOUT, useWorkbench } from './harness';
+import { TIMEOUT, useWorkbench } from './harness';
+import { demoCli, keepShot, viewFrame } from './viewHelpers';
 
-const ROOT = path.join(__dirname, '..', '..');
-const IMAGES = path.join(RESULTS_DIR, 'images');
-
-function cli<T>(...args: string[]): T {
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), args[0]!, demoModelPath(projectCacheDir()), ...args.slice(1)], { encoding: 'utf8', env: { ...process.env, INNER_WORLD_CACHE: projectCacheDir() } });
-  return JSON.parse(out) as T;
-}
 
 describe('model views end to end (code-server + Chromium, demo model)', { timeout: 600_000 }, () => {
+  const view = (title: string, timeout?: number): Promise<FrameLocator> => viewFrame(wb(), title, timeout);
+  const shot = (name: string): Promise<void> => keepShot(wb(), name);
   const wb = useWorkbench({
     name: 'model-views',
     files: { 'notes.txt': 'The model, without a prompt.\n' },
     settings: { 'workbench.colorTheme': 'Default Light Modern' },
     env: { INNER_WORLD_CACHE: projectCacheDir() },
   });
-
-  async function view(title: string): Promise<FrameLocator> {
-    const frames = wb().page.locator('iframe.webview.ready');
-    const deadline = Date.now() + TIMEOUT * 2;
-    while (Date.now() < deadline) {
-      const n = await frames.count();
-      for (let i = 0; i < n; i++) {
-        if (!(await frames.nth(i).isVisible().catch(() => false))) continue;
-        const f = frames.nth(i).contentFrame().frameLocator('#active-frame');
-        if ((await f.locator('header .view-title', { hasText: title }).count().catch(() => 0)) > 0) return f;
-      }
-      await wb().page.waitForTimeout(200);
-    }
-    throw new Error(`no visible view titled ${title}`);
-  }
-
-  async function shot(name: string): Promise<void> {
-    fs.mkdirSync(IMAGES, { recursive: true });
-    fs.copyFileSync(await wb().screenshot(name), path.join(IMAGES, `${name}.png`));
-  }
 
   const treeRow = (label: string | RegExp) => wb().page.locator('.pane-body .monaco-list-row', { hasText: label }).first();
 
@@ -62,7 +34,7 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     await treeRow('Layer 0').click();
     await treeRow('W_Q').waitFor();
     const desc = await treeRow('W_Q').innerText();
-    const info = cli<{ hparams: { dModel: number } }>('info');
+    const info = demoCli<{ hparams: { dModel: number } }>('info');
     assert.match(desc, new RegExp(`${info.hparams.dModel} × ${info.hparams.dModel}`));
   });
 
@@ -91,7 +63,7 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     assert.ok(m, readout);
     assert.equal(Number(m[1]), row0 + 1);
     assert.equal(Number(m[2]), col0 + 2);
-    const fromCli = cli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(row0), '--col0', String(col0), '--size', '24');
+    const fromCli = demoCli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(row0), '--col0', String(col0), '--size', '24');
     const expected = fromCli.zoom.values[1 * fromCli.zoom.cols + 2]!;
     assert.ok(Math.abs(Number(m[4]) - expected) <= 1e-3 * Math.max(1, Math.abs(expected)), `${m[4]} vs ${expected}`);
   });
@@ -102,7 +74,7 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     const ws = await view('Weight Statistics');
     await ws.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 3 });
     assert.match(await ws.locator('#status').innerText(), /Gaussian's 1\.2533/);
-    const cli0 = cli<{ entries: Array<{ layer: number; role: string; alongModel: number }> }>('weight-stats', '--roles', 'W_Q', '--layers', '0');
+    const cli0 = demoCli<{ entries: Array<{ layer: number; role: string; alongModel: number }> }>('weight-stats', '--roles', 'W_Q', '--layers', '0');
     const cell = await ws.locator('#stats tbody tr').first().locator('td').first().innerText();
     assert.ok(Math.abs(Number(cell) - cli0.entries[0]!.alongModel) < 0.0006, `${cell} vs ${cli0.entries[0]!.alongModel}`);
     await shot('weight-stats-light');
@@ -115,7 +87,7 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     await wb().waitForPanel('Inner World: Head Word Maps');
     const hm = await view('Head Word Maps');
     await hm.locator('#rows caption', { hasText: /L0H2 W_K/ }).waitFor({ timeout: TIMEOUT * 2 });
-    const cli0 = cli<{ rows: Array<{ row: number; tokens: Array<{ text: string }> }> }>('head-map', '--layer', '0', '--head', '2', '--top', '3');
+    const cli0 = demoCli<{ rows: Array<{ row: number; tokens: Array<{ text: string }> }> }>('head-map', '--layer', '0', '--head', '2', '--top', '3');
     const firstRow = await hm.locator('#rows tbody tr').first().locator('th').innerText();
     assert.equal(Number(firstRow), cli0.rows[0]!.row);
     await shot('head-map-light');
@@ -130,7 +102,7 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     await sim.locator('#words').press('Enter');
     await sim.locator('#words').dispatchEvent('change');
     await sim.locator('#split-note', { hasText: /girlfriend = girl \+ ##friend/ }).waitFor();
-    const fromCli = cli<{ matrix: number[][] }>('similarity', '--words', 'red,blue');
+    const fromCli = demoCli<{ matrix: number[][] }>('similarity', '--words', 'red,blue');
     const canvas = sim.locator('#similarity-map');
     await canvas.focus();
     await canvas.press('ArrowRight');

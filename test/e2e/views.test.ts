@@ -5,29 +5,24 @@
 // and see every view go stale, re-inspect, export CSV, switch themes, reload the window.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { DEMO_CATEGORIES } from '../../src/engine/demo';
-import { demoModelPath } from '../../src/engine/demo/builder';
 import { projectCacheDir } from '../../src/engine/assets';
-import { RESULTS_DIR, TIMEOUT, useWorkbench } from './harness';
+import { TIMEOUT, useWorkbench } from './harness';
+import { demoCli, keepShot, viewFrame } from './viewHelpers';
 
 const SENTENCE = 'I like the red ball';
-const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\n';
+const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\nhat car apple book dog tree cat hat car apple book dog tree cat\n';
+/** random grammar words repeated: the demo model's induction head (layer 4, head 0) finds the first copy */
+const REPEATED = 'hat car apple book dog tree cat hat car apple book dog tree cat';
 /** things a colour leads to in the demo grammar: objects and foods (whole-word tokens) */
 const OBJECTS = new Set<string>([...DEMO_CATEGORIES.objects, ...DEMO_CATEGORIES.foods]);
-const ROOT = path.join(__dirname, '..', '..');
-const IMAGES = path.join(RESULTS_DIR, 'images');
-
-/** The CLI on the demo model: the independent reading of the numbers a view shows. */
-function cli<T>(...args: string[]): T {
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), args[0]!, demoModelPath(projectCacheDir()), ...args.slice(1)], { encoding: 'utf8', env: { ...process.env, INNER_WORLD_CACHE: projectCacheDir() } });
-  return JSON.parse(out) as T;
-}
 
 describe('inspection views end to end (code-server + Chromium, demo model)', { timeout: 600_000 }, () => {
+  const view = (title: string, timeout?: number): Promise<FrameLocator> => viewFrame(wb(), title, timeout);
+  const shot = (name: string): Promise<void> => keepShot(wb(), name);
   const wb = useWorkbench({
     name: 'views',
     files: { 'prompt.txt': PROMPT },
@@ -36,29 +31,8 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     env: { INNER_WORLD_CACHE: projectCacheDir() },
   });
 
-  /** The visible view whose header names it. */
-  async function view(title: string, timeout = TIMEOUT * 2): Promise<FrameLocator> {
-    const frames = wb().page.locator('iframe.webview.ready');
-    const deadline = Date.now() + timeout;
-    while (Date.now() < deadline) {
-      const n = await frames.count();
-      for (let i = 0; i < n; i++) {
-        if (!(await frames.nth(i).isVisible().catch(() => false))) continue;
-        const f = frames.nth(i).contentFrame().frameLocator('#active-frame');
-        if ((await f.locator('header .view-title', { hasText: title }).count().catch(() => 0)) > 0) return f;
-      }
-      await wb().page.waitForTimeout(200);
-    }
-    throw new Error(`no visible view titled ${title}`);
-  }
-
   async function tab(title: string): Promise<void> {
     await wb().page.locator('.tabs-container .tab', { hasText: title }).first().click();
-  }
-
-  async function shot(name: string): Promise<void> {
-    fs.mkdirSync(IMAGES, { recursive: true });
-    fs.copyFileSync(await wb().screenshot(name), path.join(IMAGES, `${name}.png`));
   }
 
   /** Coloured (not grey, not background) pixels of a canvas: the chart's lines and points. */
@@ -93,7 +67,7 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     assert.deepEqual(await chips.allInnerTexts(), ['<s>', 'I', 'like', 'the', 'red', 'ball']);
     assert.equal(await layers.locator('#tokens .chip.selected').innerText(), 'ball');
     await layers.locator('#status[data-kind="ok"]').waitFor();
-    const info = cli<{ hparams: { nLayers: number } }>('info');
+    const info = demoCli<{ hparams: { nLayers: number } }>('info');
     assert.equal(await layers.locator('#words tbody tr').count(), info.hparams.nLayers + 1);
     assert.match(await layers.locator('#status').innerText(), /“ball” \(position 5\) through the input dictionary/);
     assert.match(await layers.locator('#explain').innerText(), /Fig\. 3/);
@@ -108,7 +82,7 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     const layer0 = await layers.locator('#words tbody tr[data-layer="0"] td .word').allInnerTexts();
     assert.equal(layer0.length, 5);
     assert.ok(layer0.filter((w) => OBJECTS.has(w)).length >= 3, `layer-0 output-dictionary words of "red": ${layer0.join(', ')}`);
-    const fromCli = cli<{ positions: Array<{ layers: Array<{ words: Array<{ text: string }> }> }> }>('lens', '--prompt', SENTENCE, '--pos', '4', '--dict', 'output', '--layers', '0');
+    const fromCli = demoCli<{ positions: Array<{ layers: Array<{ words: Array<{ text: string }> }> }> }>('lens', '--prompt', SENTENCE, '--pos', '4', '--dict', 'output', '--layers', '0');
     assert.deepEqual(layer0, fromCli.positions[0]!.layers[0]!.words.map((w) => w.text.replace(/^▁/, '')));
     await shot('layers-light');
   });
@@ -147,10 +121,15 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     const readout = await att.locator('#pattern-readout').innerText();
     const m = /layer 1 head 1: query 4 red → key 3 the: (\d\.\d+)/.exec(readout);
     assert.ok(m, readout);
-    const fromCli = cli<{ pattern: { nPos: number; values: number[] } }>('attention', '--prompt', SENTENCE, '--layer', '1', '--head', '1');
+    const fromCli = demoCli<{ pattern: { nPos: number; values: number[] } }>('attention', '--prompt', SENTENCE, '--layer', '1', '--head', '1');
     assert.ok(Math.abs(Number(m[1]) - fromCli.pattern.values[4 * fromCli.pattern.nPos + 3]!) < 0.0051, `${m[1]} vs ${fromCli.pattern.values[4 * fromCli.pattern.nPos + 3]}`);
     // the sink map: a row per head, hover readout names the layer
     await att.locator('#sink-title', { hasText: /Layer 1: attention to the first token/ }).waitFor();
+    // from layer 2 on the demo model's heads are sinks: the picture the article's Fig. 10 shows
+    await att.locator('#layer').fill('3');
+    await att.locator('#layer').dispatchEvent('change');
+    await att.locator('#sink-title', { hasText: /Layer 3: attention to the first token/ }).waitFor({ timeout: TIMEOUT * 2 });
+    await att.locator('#pattern-title', { hasText: /layer 3/ }).waitFor({ timeout: TIMEOUT * 2 });
     await shot('attention-light');
   });
 
@@ -162,7 +141,7 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await status.waitFor({ timeout: TIMEOUT * 2 });
     const m = /gap-1 cosine in the middle of the stack: (-?\d\.\d+)/.exec(await status.innerText());
     assert.ok(m);
-    const fromCli = cli<{ layerGaps: { curves: Array<{ gap: number; mean: number[] }> } }>('states', '--prompt', SENTENCE, '--gaps', '1,5,15');
+    const fromCli = demoCli<{ layerGaps: { curves: Array<{ gap: number; mean: number[] }> } }>('states', '--prompt', SENTENCE, '--gaps', '1,5,15');
     const g1 = fromCli.layerGaps.curves.find((c) => c.gap === 1)!;
     assert.ok(Math.abs(Number(m[1]) - g1.mean[Math.floor(g1.mean.length / 2)]!) < 0.0006);
     assert.ok((await colouredPixels(st, '#gaps')) > 200);
@@ -259,6 +238,21 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await wb().runCommand('Inner World: Show Layers');
     const layers = await view('Layers');
     assert.ok((await layers.locator('#tokens .chip').allInnerTexts()).includes('really'));
+  });
+
+  test('the induction head on a repeated sequence (long prompt screenshot)', async () => {
+    await wb().runCommand('View: Focus First Editor Group');
+    await wb().selectText(REPEATED);
+    await wb().runCommand('Inner World: Inspect Selection');
+    await wb().runCommand('Inner World: Show Attention');
+    const att = await view('Attention');
+    await att.locator('#layer').fill('4');
+    await att.locator('#layer').dispatchEvent('change');
+    await att.locator('#head').fill('0');
+    await att.locator('#head').dispatchEvent('change');
+    await att.locator('#pattern-title', { hasText: /Head 0 of layer 4/ }).waitFor({ timeout: TIMEOUT * 2 });
+    await att.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
+    await shot('induction-dark');
   });
 
   test('no unexpected console errors', () => {

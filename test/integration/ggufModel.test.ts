@@ -14,8 +14,8 @@ import { GgufFile } from '../../src/engine/gguf/reader';
 import { BufferSource } from '../../src/engine/gguf/source';
 import { encodeGguf } from '../../src/engine/gguf/writer';
 import { GgmlType, typeName } from '../../src/engine/gguf/ggmlTypes';
-import { llamaTensorShapes, writeLlamaGguf, type FloatTensor, type LlamaShape, type Quantizer } from '../../src/engine/gguf/llamaWriter';
-import { gguf } from '../../src/engine/gguf/values';
+import { llamaMetadata, llamaTensorShapes, writeLlamaGguf, type FloatTensor, type LlamaShape, type Quantizer } from '../../src/engine/gguf/llamaWriter';
+import { gguf, type GgufValue } from '../../src/engine/gguf/values';
 import { floatToHalf, halfToFloat } from '../../src/engine/util/half';
 import { InnerWorldError, type ErrorCode } from '../../src/engine/errors';
 import { getBackend } from '../../src/engine/llama/backend';
@@ -274,6 +274,45 @@ describe('LlamaModelFile refuses what is not a usable Llama model', () => {
     } finally {
       m.close();
     }
+  });
+
+  test('per-layer hyperparameter arrays (as llama.cpp accepts them) are read layer by layer', () => {
+    // layer 0: 4 heads (2 kv), d_ff 24; layer 1: 2 heads (1 kv), d_ff 12; heads 4 wide
+    const perLayer = { heads: [4, 2], kv: [2, 1], ff: [24, 12] };
+    const ts = tensors(SHAPE, (t) => {
+      const l = Number(/^blk\.(\d+)\./.exec(t.name)?.[1] ?? -1);
+      if (l !== 1) return t;
+      const rows = /attn_q\./.test(t.name) ? 8 : /attn_[kv]\./.test(t.name) ? 4 : /ffn_(gate|up)/.test(t.name) ? 12 : 0;
+      if (rows) return { ...t, dims: [16, rows], data: Float32Array.from({ length: 16 * rows }, (_, i) => i) };
+      if (/attn_output/.test(t.name)) return { ...t, dims: [8, 16], data: new Float32Array(8 * 16) };
+      if (/ffn_down/.test(t.name)) return { ...t, dims: [12, 16], data: new Float32Array(12 * 16) };
+      return t;
+    });
+    const arrays = (heads: number[], kv: number[], ff: number[]): Array<readonly [string, GgufValue]> =>
+      llamaMetadata(SHAPE, 'per-layer').map(([k, v]): readonly [string, GgufValue] =>
+        k === 'llama.attention.head_count' ? [k, gguf.i32s(Int32Array.from(heads))] : k === 'llama.attention.head_count_kv' ? [k, gguf.i32s(Int32Array.from(kv))] : k === 'llama.feed_forward_length' ? [k, gguf.i32s(Int32Array.from(ff))] : [k, v],
+      );
+    const open = (metadata: Array<readonly [string, GgufValue]>): LlamaModelFile => {
+      const tb = encodeGguf({ metadata: [...metadata, ['llama.attention.key_length', gguf.u32(4)]], tensors: ts.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: new Uint8Array((t.data as Float32Array).buffer) })) });
+      return new LlamaModelFile(GgufFile.fromSource(new BufferSource(tb)));
+    };
+    const m = open(arrays(perLayer.heads, perLayer.kv, perLayer.ff));
+    // the scalar fields are layer 0's (llama.cpp's n_head(), n_head_kv(), n_ff())
+    assert.deepEqual([m.hparams.nHeads, m.hparams.nKvHeads, m.hparams.dFf, m.hparams.dHead], [4, 2, 24, 4]);
+    assert.deepEqual(m.layerShape(0), { nHeads: 4, nKvHeads: 2, dFf: 24 });
+    assert.deepEqual(m.layerShape(1), { nHeads: 2, nKvHeads: 1, dFf: 12 });
+    m.validate();
+    const k = m.headSlice('W_K', 1, 1); // layer 1: both query heads read kv head 0, rows 0..3
+    assert.equal(k[0], 0);
+    assert.equal(m.kvHeadOf(1, 1), 0);
+    assert.equal(m.kvHeadOf(3, 0), 1);
+    expectCode(() => m.headSlice('W_Q', 1, 2), 'bad-argument', /head 2 is outside 0..1/);
+    // an array of the wrong length, or heads that do not divide: refused with the reason
+    expectCode(() => open(arrays([4, 2, 2], perLayer.kv, perLayer.ff)), 'bad-gguf', /head_count lists 3 values but the model has 2 layers/);
+    expectCode(() => open(arrays([4, 3], [2, 2], perLayer.ff)), 'bad-gguf', /in layer 1: d_model 16, 3 heads of 4, 2 kv heads/);
+    // a uniform array reads as its one value
+    const u = open(arrays([4, 4], [2, 2], [24, 24]));
+    assert.deepEqual([u.hparams.nHeads, u.hparams.nKvHeads, u.hparams.dFf], [4, 2, 24]);
   });
 
   test("no general.architecture: 'not-llama'; an architecture without its hyperparameters: 'not-llama'", () => {

@@ -61,7 +61,9 @@ export class Heatmap {
   }
 
   draw(spec: HeatmapSpec): void {
+    const changed = this.spec?.description !== spec.description;
     this.spec = spec;
+    if (changed) this.readout.textContent = 'Point at a cell to read its value.';
     this.canvas.setAttribute('aria-label', spec.description);
     const ctx = this.canvas.getContext('2d')!;
     const font = `${FONT_PX}px ${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace'}`;

@@ -6,13 +6,12 @@ import type { AnalysisResult, ViewInspection } from '../../src/shared/protocol/v
 import { VIEWS } from '../../src/shared/protocol/views';
 import { displayToken } from '../../src/shared/format';
 import { boot, type Exportable, type Runtime, type ViewModule } from '../boot';
-import { el, fmt, numberInput, select } from '../components/dom';
+import { el, fmt } from '../components/dom';
+import { lensControls, type LensControls } from '../components/lensControls';
 import { themeColor } from '../vscodeApi';
 
 type Lens = AnalysisResult<'lens'>;
 type Cell = { text: string; token: number; value: number };
-type Dict = 'input' | 'output' | 'middle';
-type Norm = 'article' | 'cosine' | 'logit-lens';
 
 const ROW_PX = 24;
 const PAGE = 48;
@@ -26,7 +25,7 @@ let loading = new Set<number>();
 let settingsKey = '';
 let valueLabel = 'amplitude';
 let maxValue = 1;
-let dictControl: ReturnType<typeof select<Dict>>;
+let lensCtl: LensControls;
 
 const scroller = el('div', { id: 'grid-scroll', class: 'grid-scroll', tabindex: '0', role: 'grid', 'aria-label': 'Top word per token and layer' });
 const spacer = el('div', { class: 'grid-spacer' });
@@ -40,18 +39,8 @@ new ResizeObserver(() => renderRows()).observe(scroller);
 const view: ViewModule = {
   mount(r) {
     rt = r;
-    dictControl = select<Dict>('dictionary', 'Dictionary', [
-      { value: 'input', label: 'Input dictionary' },
-      { value: 'output', label: 'Output dictionary' },
-      { value: 'middle', label: 'Middle dictionary' },
-    ], rt.control<Dict>('dictionary', 'output'), (v) => change({ dictionary: v }));
-    const norm = select<Norm>('normalization', 'Value', [
-      { value: 'article', label: 'Amplitude (state normalized)' },
-      { value: 'cosine', label: 'Cosine (both normalized)' },
-      { value: 'logit-lens', label: 'Logit lens (probability)' },
-    ], rt.control<Norm>('normalization', 'logit-lens'), (v) => change({ normalization: v }));
-    const stride = numberInput('stride', 'Every k-th layer', rt.control('stride', 1), { min: 1, max: 64 }, (v) => change({ stride: v }));
-    rt.controls.append(dictControl.root, norm.root, stride.root);
+    lensCtl = lensControls(rt, { dictionary: 'output', normalization: 'logit-lens' }, change);
+    rt.controls.append(...lensCtl.roots);
     rt.content.append(scroller);
   },
   show({ inspection: i }, state) {
@@ -89,14 +78,13 @@ function change(c: Record<string, string | number | boolean>): void {
 function reset(): void {
   const i = inspection;
   if (!i) return;
-  const stride = rt.control('stride', 1);
+  const stride = lensCtl.stride();
   layers = [];
   for (let l = 0; l <= i.nLayers; l += stride) layers.push(l);
   if (layers[layers.length - 1] !== i.nLayers) layers.push(i.nLayers);
-  const norm = rt.control<Norm>('normalization', 'logit-lens');
-  dictControl.enable(norm !== 'logit-lens');
-  dictControl.set(norm === 'logit-lens' ? 'output' : rt.control<Dict>('dictionary', 'output'));
-  settingsKey = JSON.stringify([i.inspectionId, rt.control('dictionary', 'output'), norm, stride]);
+  const norm = lensCtl.normalization();
+  lensCtl.sync(i.nLayers);
+  settingsKey = JSON.stringify([i.inspectionId, lensCtl.dictionary(), norm, stride]);
   rows = new Map();
   loading = new Set();
   maxValue = norm === 'logit-lens' ? 1 : 0.5;
@@ -141,11 +129,11 @@ async function loadPage(p0: number): Promise<void> {
   const key = settingsKey;
   loading.add(p0);
   const positions = Array.from({ length: Math.min(PAGE, i.tokens.length - p0) }, (_, k) => p0 + k);
-  const norm = rt.control<Norm>('normalization', 'logit-lens');
+  const norm = lensCtl.normalization();
   try {
     const r: Lens = await rt.analysis(
       'lens',
-      { inspectionId: i.inspectionId, positions, dictionary: rt.control<Dict>('dictionary', 'output'), normalization: norm, layers, k: 1 },
+      { inspectionId: i.inspectionId, positions, dictionary: lensCtl.dictionary(), normalization: norm, layers, k: 1 },
       `Reading tokens ${p0}..${p0 + positions.length - 1} of ${i.tokens.length}…`,
     );
     if (key !== settingsKey) return;

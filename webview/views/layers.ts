@@ -8,11 +8,10 @@ import { boot, type Exportable, type Runtime, type ViewModule } from '../boot';
 import { TokenChips } from '../components/chips';
 import { seriesColor } from '../components/colors';
 import { button, el, fmt, numberInput, select, table } from '../components/dom';
+import { lensControls, type LensControls } from '../components/lensControls';
 import { LineChart, type Series } from '../components/lineChart';
 
 type Lens = AnalysisResult<'lens'>;
-type Dict = 'input' | 'output' | 'middle';
-type Norm = 'article' | 'cosine' | 'logit-lens';
 type Basis = 'vocabulary' | 'prompt' | 'prompt-no-bos';
 
 let rt: Runtime;
@@ -25,28 +24,17 @@ const chips = new TokenChips((pos) => {
 });
 const chart = new LineChart('chart', 420);
 const tableBox = el('div', { id: 'table-box' });
-let dictControl: ReturnType<typeof select<Dict>>;
-let strideControl: ReturnType<typeof numberInput>;
+let lensCtl: LensControls;
 
 const view: ViewModule = {
   mount(r) {
     rt = r;
-    dictControl = select<Dict>('dictionary', 'Dictionary', [
-      { value: 'input', label: 'Input dictionary' },
-      { value: 'output', label: 'Output dictionary' },
-      { value: 'middle', label: 'Middle dictionary' },
-    ], rt.control<Dict>('dictionary', 'input'), (v) => change({ dictionary: v }));
-    const norm = select<Norm>('normalization', 'Value', [
-      { value: 'article', label: 'Amplitude (state normalized)' },
-      { value: 'cosine', label: 'Cosine (both normalized)' },
-      { value: 'logit-lens', label: 'Logit lens (probability)' },
-    ], rt.control<Norm>('normalization', 'article'), (v) => change({ normalization: v }));
+    lensCtl = lensControls(rt, { dictionary: 'input', normalization: 'article' }, change);
     const basis = select<Basis>('basis', 'Words', [
       { value: 'vocabulary', label: 'Whole vocabulary' },
       { value: 'prompt', label: 'Prompt tokens only' },
       { value: 'prompt-no-bos', label: 'Prompt tokens, without <s>' },
     ], rt.control<Basis>('basis', 'vocabulary'), (v) => change({ basis: v }));
-    strideControl = numberInput('stride', 'Every k-th layer', rt.control('stride', 1), { min: 1, max: 64 }, (v) => change({ stride: v }));
     const topK = numberInput('topk', 'Words per layer', rt.control('k', 5), { min: 1, max: 20 }, (v) => change({ k: v }));
     const open = el('span', { class: 'open-views' });
     open.append(
@@ -54,14 +42,14 @@ const view: ViewModule = {
       button('Attention', () => rt.openView('attention', rt.state.pos), { id: 'open-attention', title: VIEWS.attention.title }),
       button('States', () => rt.openView('states', rt.state.pos), { id: 'open-states', title: VIEWS.states.title }),
     );
-    rt.controls.append(dictControl.root, norm.root, basis.root, strideControl.root, topK.root, open);
+    rt.controls.append(...lensCtl.roots, basis.root, topK.root, open);
     rt.content.append(chips.root, chart.root, tableBox);
   },
   show({ inspection: i }, state) {
     if (!i) return;
     inspection = i;
     chips.show(i.tokens);
-    strideControl.setMax(Math.max(1, i.nLayers));
+    lensCtl.sync(i.nLayers);
     selectPos(state.pos ?? i.tokens.length - 1);
   },
   selectToken: (pos) => selectPos(pos),
@@ -94,14 +82,11 @@ async function load(): Promise<void> {
   const i = inspection;
   if (!i || rt.state.pos === undefined) return;
   const pos = rt.state.pos;
-  const normalization = rt.control<Norm>('normalization', 'article');
-  const dictionary = rt.control<Dict>('dictionary', 'input');
+  const normalization = lensCtl.normalization();
+  const dictionary = lensCtl.dictionary();
   const basis = rt.control<Basis>('basis', 'vocabulary');
-  // the logit lens reads through the output dictionary: say so in the control itself
-  dictControl.enable(normalization !== 'logit-lens');
-  if (normalization === 'logit-lens') dictControl.set('output');
-  else dictControl.set(dictionary);
-  const stride = rt.control('stride', 1);
+  lensCtl.sync();
+  const stride = lensCtl.stride();
   const my = ++seq;
   const word = displayToken(i.tokens[pos]!.text);
   try {

@@ -12,6 +12,8 @@ export interface TopKOptions {
   rowNormalize?: boolean;
   /** softmax over every row before ranking: values become probabilities (the logit lens) */
   softmax?: boolean;
+  /** with softmax: scores become cap * tanh(score / cap) first (gemma's final logit soft-cap) */
+  softcap?: number;
   /** only these dictionary rows compete (the prompt's tokens, Fig. 8); values still index rows */
   rows?: readonly number[];
 }

@@ -30,6 +30,8 @@ export interface LensOptions {
   /** the final RMSNorm gain ([d_model]) and epsilon, for the logit lens */
   lnFinal?: Float32Array;
   rmsEps?: number;
+  /** the logit lens soft-caps the logits as the model does (gemma: cap * tanh(logit / cap)) */
+  finalSoftcap?: number;
   /** token id -> vocabulary text, for the words */
   tokenText: (id: number) => string;
 }
@@ -124,7 +126,7 @@ export function lens(engine: ProjectionEngine, dict: Dictionary, states: StateSo
     for (const l of layers) queries.set(lensQuery(states.state(l, p), normalization, opts.lnFinal, opts.rmsEps), d * q++);
   }
   const rows = basis === 'prompt' ? promptBasisRows(dict, states.tokens, opts.excludeBos ?? false, opts.bos) : undefined;
-  const top = engine.topK(dict, queries, { k, rows, rowNormalize: normalization === 'cosine', softmax: normalization === 'logit-lens' });
+  const top = engine.topK(dict, queries, { k, rows, rowNormalize: normalization === 'cosine', softmax: normalization === 'logit-lens', softcap: normalization === 'logit-lens' ? opts.finalSoftcap : undefined });
   q = 0;
   const positions = opts.positions.map((pos) => ({
     pos,

@@ -17,6 +17,7 @@ export interface ProjectOptions {
   abs?: boolean;
   rowNormalize?: boolean;
   softmax?: boolean;
+  softcap?: number;
 }
 
 const UPLOAD_ROWS = 2048;
@@ -117,6 +118,7 @@ export class Projector {
           let s = b.ggml_mul_mat(ctx, this.weight, q); // [n_rows, n]
           if (opts.rowNormalize) s = b.ggml_mul(ctx, s, this.invNorm);
           if (opts.abs) s = b.ggml_abs(ctx, s);
+          if (opts.softmax && opts.softcap) s = b.ggml_scale(ctx, b.ggml_tanh(ctx, b.ggml_scale(ctx, s, 1 / opts.softcap)), opts.softcap);
           if (opts.softmax) s = b.ggml_soft_max(ctx, s);
           const top = b.ggml_top_k(ctx, s, k); // [k, n] I32, in no particular order
           const picked = b.ggml_get_rows(ctx, b.ggml_reshape_3d(ctx, s, 1, this.nRows, n), top); // [1, k, n]

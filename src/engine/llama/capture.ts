@@ -20,6 +20,8 @@ export interface CaptureRequest {
 }
 
 export interface CaptureDims {
+  /** general.architecture: picks the node table (llama when absent) */
+  readonly arch?: string;
   readonly nLayers: number;
   readonly dModel: number;
   readonly nHeads: number;
@@ -47,7 +49,7 @@ export class Capture {
     private readonly native: Native,
     private readonly dims: CaptureDims,
   ) {
-    this.table = hookTable(dims.nLayers);
+    this.table = hookTable(dims.nLayers, dims.arch);
   }
 
   begin(req: CaptureRequest): void {

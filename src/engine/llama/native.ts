@@ -225,6 +225,9 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_out_prod: f<(ctx: Ptr, a: Ptr, b: Ptr) => Ptr>('void *ggml_out_prod(void *ctx, void *a, void *b)'),
     ggml_soft_max: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_soft_max(void *ctx, void *a)'),
     ggml_cpy: f<(ctx: Ptr, a: Ptr, b: Ptr) => Ptr>('void *ggml_cpy(void *ctx, void *a, void *b)'),
+    // logit soft-capping (gemma): cap * tanh(x / cap)
+    ggml_tanh: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_tanh(void *ctx, void *a)'),
+    ggml_scale: f<(ctx: Ptr, a: Ptr, s: number) => Ptr>('void *ggml_scale(void *ctx, void *a, float s)'),
     ggml_backend_alloc_ctx_tensors_from_buft: f<(ctx: Ptr, buft: Ptr) => Ptr>('void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)'),
   };
 }

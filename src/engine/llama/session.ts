@@ -5,10 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ActivationCache, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
-import { LLAMA_FAMILY, LlamaModelFile, type Hparams } from '../gguf/llamaModel';
+import { supportedArchLabels } from '../arch';
+import { LlamaModelFile, SUPPORTED_ARCHS, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
 import { openValidated } from '../gguf/validate';
-import { expandFilter, type HookFilter, type HookName } from '../hookNames';
+import { expandFilter, hookTable, missingHookReason, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
 import { createCpuThreadpool, evalCallbackProto, fillBatch, freeCpuThreadpool, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
@@ -105,8 +106,12 @@ export class ModelSession {
     }
     try {
       const hp = file.hparams;
-      if (!LLAMA_FAMILY.has(hp.arch)) {
-        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model; LLM Inner World runs Llama-family models (Llama 2, Llama 3, Mistral, TinyLlama ...). Its weights can still be browsed with the weight views.`);
+      if (!SUPPORTED_ARCHS.has(hp.arch)) {
+        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model, an architecture LLM Inner World does not run yet; it runs ${supportedArchLabels()} models (Llama 2 and 3, Mistral, TinyLlama, Qwen 2, 2.5 and 3, Gemma 2 and 3, Phi-3 and Phi-4 mini ...). Its weights can still be browsed with the weight views.`);
+      }
+      const experts = file.file.get(`${hp.arch}.expert_count`);
+      if (typeof experts === 'number' && experts > 0) {
+        throw new InnerWorldError('not-llama', `${file.name} is a mixture-of-experts model (${experts} experts per layer), which LLM Inner World does not run yet: its FFN output is not one set of W_gate / W_in / W_out. Its attention weights can still be browsed with the weight views.`);
       }
       file.validate();
       checkWeightTypes(file);
@@ -167,6 +172,7 @@ export class ModelSession {
   run(tokens: readonly number[], req: RunRequest): ActivationCache {
     this.ensureAlive();
     this.checkPrompt(tokens);
+    this.checkHooks(req.hooks);
     const n = tokens.length;
     const ctx = (this.promptCtx = this.ensureCtx(this.promptCtx, n, 1, true));
     this.capture.begin({ filter: expandFilter(req.hooks, this.info.nLayers), nTokens: n });
@@ -200,7 +206,7 @@ export class ModelSession {
    */
   runBatch(prompts: readonly (readonly number[])[], hook: HookName, signal?: { cancelled: boolean }): BatchResult {
     this.ensureAlive();
-    const node = nodeOf(hook);
+    const node = nodeOf(hook, this.info.arch, this.info.nLayers);
     if (prompts.length === 0) return { rows: new Float32Array(0), offsets: [], d: this.info.dModel };
     for (const p of prompts) {
       if (p.length === 0) throw new InnerWorldError('empty-prompt', 'A batched prompt has no tokens.');
@@ -290,6 +296,15 @@ export class ModelSession {
     }
   }
 
+  /** A listed hook this architecture's graph never names is refused with the reason, not left empty. */
+  private checkHooks(filter: HookFilter): void {
+    if (typeof filter === 'function') return;
+    for (const h of filter) {
+      const why = missingHookReason(h, this.info.arch);
+      if (why) throw new InnerWorldError('bad-argument', why);
+    }
+  }
+
   private checkPrompt(tokens: readonly number[]): void {
     const n = tokens.length;
     if (n === 0) throw new InnerWorldError('empty-prompt', 'Nothing to run: the prompt has no tokens.');
@@ -352,6 +367,9 @@ export class ModelSession {
       type_k: kv,
       type_v: kv,
       kv_unified: true,
+      // sliding-window layers (gemma) keep every position's key: a cell per position, so the
+      // pattern's key columns are positions however long the prompt
+      swa_full: true,
       cb_eval: instrumented ? this.cbHandle : null,
       cb_eval_user_data: null,
     });
@@ -382,10 +400,10 @@ function checkWeightTypes(file: LlamaModelFile): void {
   }
 }
 
-function nodeOf(hook: HookName): string {
+function nodeOf(hook: HookName, arch: string, nLayers: number): string {
   const m = /^blocks\.(\d+)\.hook_resid_post$/.exec(hook);
   if (m) return `l_out-${m[1]}`;
-  if (hook === 'hook_embed') return 'embd';
+  if (hook === 'hook_embed') return [...hookTable(nLayers, arch).values()].find((h) => h.hook === 'hook_embed')!.node; // gemma: inp_scaled
   throw new InnerWorldError('bad-argument', `batched decode captures resid_post or hook_embed, not ${hook}`);
 }
 

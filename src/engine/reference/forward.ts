@@ -1,49 +1,80 @@
-// An independent forward pass of a Llama-architecture model in plain TypeScript, over the
-// dequantized weights read straight from the GGUF file: no llama.cpp involved. It returns every
-// hook of every layer under the same names and shapes as the instrumented decode's
-// ActivationCache, so the two can be compared hook by hook. Float64 throughout; slow on purpose.
+// An independent forward pass in plain TypeScript, over the dequantized weights read straight from
+// the GGUF file: no llama.cpp involved. It follows each supported family's block (../arch): the
+// llama block, plus where the family differs the embedding scale, q/k/v biases, per-head q/k
+// norms, post-attention and post-FFN norms, GELU, soft-capped scores and logits, sliding windows,
+// NeoX RoPE, fused q/k/v and gate/up. It returns every hook the family's graph offers under the
+// same names and shapes as the instrumented decode's ActivationCache, so the two can be compared
+// hook by hook. Float64 throughout; slow on purpose.
 import { ActivationCache, type Tensor } from '../activations';
-import type { HookName } from '../hookNames';
+import { allHookNames, type HookName } from '../hookNames';
 import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
-import { add, linear, mat, rmsNorm, rope, silu, softmaxPrefix, toFloat32, type Mat, type RopeAngles } from './ops';
+import { ggmlGelu } from './ggmlInput';
+import { add, addBias, gelu, linear, mat, rmsNorm, rmsNormHeads, rope, silu, softcap, softmaxPrefix, toFloat32, type Mat, type RopeAngles } from './ops';
 
 export interface ReferenceOptions {
   /** also compute logits for every position ([pos, d_vocab]); the costliest step */
   logits?: boolean;
   /** RoPE angles: exact (default) or rounded as ggml's float32 recurrence rounds them */
   ropeAngles?: RopeAngles;
+  /** GELU: the exact tanh formula (default), or as ggml-cpu computes it through an F16 table */
+  gelu?: 'exact' | 'ggml-f16';
 }
 
 export function referenceForward(model: LlamaModelFile, tokens: readonly number[], opts: ReferenceOptions = {}): ActivationCache {
   const hp = model.hparams;
-  const { dModel: d, nHeads, nKvHeads, dHead, dFf, rmsEps: eps } = hp;
+  const arch = model.arch;
+  const extra = model.archTable.extra;
+  const { dModel: d, dHead, rmsEps: eps } = hp;
   const n = tokens.length;
   const positions = tokens.map((_, i) => i);
+  const offered = new Set(allHookNames(hp.nLayers, model.archSupported ? hp.arch : 'llama'));
   const store = new Map<HookName, Tensor>();
   const keep = (name: HookName, m: Mat): void => {
-    store.set(name, { shape: [m.rows, m.cols], data: toFloat32(m) });
+    if (offered.has(name)) store.set(name, { shape: [m.rows, m.cols], data: toFloat32(m) });
   };
   const w = (role: WeightRole, l: number): Float32Array => model.full(model.weight(role, l));
+  const vec = (name: string | undefined, l: number, kind: 'weight' | 'bias' = 'weight'): Float32Array | undefined => {
+    const t = name ? model.layerTensor(name, l, kind) : undefined;
+    return t ? model.full(t) : undefined;
+  };
+  const act = opts.gelu === 'ggml-f16' ? ggmlGelu : gelu;
 
-  // [pos, d_model]: the token-embedding rows
+  // [pos, d_model]: the token-embedding rows, times the family's scale (gemma: sqrt(d_model))
   let x = mat(n, d);
   tokens.forEach((t, i) => x.data.set(model.rows(model.W_E, t), i * d));
+  if (arch.embeddingScale !== 1) x = mat(n, d, x.data.map((v) => v * arch.embeddingScale));
   keep('hook_embed', x);
 
   for (let l = 0; l < hp.nLayers; l++) {
     const b = `blocks.${l}`;
+    const { nHeads, nKvHeads, dFf } = model.layerShape(l);
     const ln1 = rmsNorm(x, w('ln1', l), eps); // [pos, d_model]
     keep(`${b}.ln1.hook_normalized`, ln1);
 
     const angles = opts.ropeAngles ?? 'exact';
-    const q = rope(linear(ln1, w('W_Q', l), nHeads * dHead), nHeads, dHead, hp.ropeDim, positions, hp.ropeFreqBase, angles); // [pos, n_heads * d_head]
-    const k = rope(linear(ln1, w('W_K', l), nKvHeads * dHead), nKvHeads, dHead, hp.ropeDim, positions, hp.ropeFreqBase, angles); // [pos, n_kv_heads * d_head]
-    const v = linear(ln1, w('W_V', l), nKvHeads * dHead); // [pos, n_kv_heads * d_head]
-    const { pattern, z } = attention(q, k, v, nHeads, nKvHeads, dHead);
+    const sliding = arch.isSlidingLayer(l);
+    const base = sliding ? arch.ropeFreqBaseSwa : hp.ropeFreqBase;
+    const withBias = (m: Mat, name: string | undefined): Mat => {
+      const bias = vec(name, l, 'bias');
+      return bias ? addBias(m, bias) : m;
+    };
+    const headNorm = (m: Mat, name: string | undefined, heads: number): Mat => {
+      const g = vec(name, l);
+      return g ? rmsNormHeads(m, heads, dHead, g, eps) : m;
+    };
+    let q = withBias(linear(ln1, w('W_Q', l), nHeads * dHead), 'attn_q'); // [pos, n_heads * d_head]
+    let k = withBias(linear(ln1, w('W_K', l), nKvHeads * dHead), 'attn_k'); // [pos, n_kv_heads * d_head]
+    const v = withBias(linear(ln1, w('W_V', l), nKvHeads * dHead), 'attn_v'); // [pos, n_kv_heads * d_head]
+    q = rope(headNorm(q, extra.qNorm, nHeads), nHeads, dHead, hp.ropeDim, positions, base, angles, arch.ropeType);
+    k = rope(headNorm(k, extra.kNorm, nKvHeads), nKvHeads, dHead, hp.ropeDim, positions, base, angles, arch.ropeType);
+    const window = sliding ? arch.slidingWindow : undefined;
+    const { pattern, z } = attention(q, k, v, nHeads, nKvHeads, dHead, arch.attnScale, arch.attnSoftcap, window);
     store.set(`${b}.attn.hook_pattern`, { shape: [nHeads, n, n], data: Float32Array.from(pattern) });
     keep(`${b}.attn.hook_z`, z);
 
-    const attnOut = linear(z, w('W_O', l), d); // [pos, d_model]
+    let attnOut = withBias(linear(z, w('W_O', l), d), 'attn_output'); // [pos, d_model]
+    const postAttn = vec(extra.attnPostNorm, l);
+    if (postAttn) attnOut = rmsNorm(attnOut, postAttn, eps);
     keep(`${b}.hook_attn_out`, attnOut);
     const mid = add(x, attnOut); // [pos, d_model]
     keep(`${b}.hook_resid_mid`, mid);
@@ -52,8 +83,11 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
     keep(`${b}.ln2.hook_normalized`, ln2);
     const gate = linear(ln2, w('W_gate', l), dFf); // [pos, d_ff]
     const up = linear(ln2, w('W_in', l), dFf); // [pos, d_ff]
-    const act = mat(n, dFf, gate.data.map((g, i) => silu(g) * up.data[i]!)); // SwiGLU, [pos, d_ff]
-    const mlpOut = linear(act, w('W_out', l), d); // [pos, d_model]
+    const f = arch.ffnActivation === 'gelu' ? act : silu;
+    const hidden = mat(n, dFf, gate.data.map((g, i) => f(g) * up.data[i]!)); // gated FFN, [pos, d_ff]
+    let mlpOut = linear(hidden, w('W_out', l), d); // [pos, d_model]
+    const postFfn = vec(extra.ffnPostNorm, l);
+    if (postFfn) mlpOut = rmsNorm(mlpOut, postFfn, eps);
     keep(`${b}.hook_mlp_out`, mlpOut);
 
     x = add(mid, mlpOut); // [pos, d_model]
@@ -65,35 +99,42 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
   let logits: Tensor | undefined;
   if (opts.logits) {
     const nVocab = model.W_U.dims[1]!;
-    logits = { shape: [n, nVocab], data: toFloat32(linear(lnFinal, model.full(model.W_U), nVocab)) }; // [pos, d_vocab]
+    const raw = linear(lnFinal, model.full(model.W_U), nVocab); // [pos, d_vocab]
+    const cap = arch.finalSoftcap;
+    logits = { shape: [n, nVocab], data: toFloat32(cap ? mat(n, nVocab, raw.data.map((s) => softcap(s, cap))) : raw) };
   }
   return new ActivationCache(tokens, store, logits);
 }
 
 /**
  * Causal grouped-query attention: query head h reads kv head h / (n_heads / n_kv_heads);
- * pattern = softmax(q k^T / sqrt(d_head)) over keys 0..i, exactly 0 above the diagonal.
+ * pattern = softmax(softcap(scale * q k^T)) over the keys a query may see (0..i, or its last
+ * `window` positions on a sliding-window layer), exactly 0 elsewhere.
  */
-function attention(q: Mat, k: Mat, v: Mat, nHeads: number, nKvHeads: number, dHead: number): { pattern: Float64Array; z: Mat } {
+function attention(q: Mat, k: Mat, v: Mat, nHeads: number, nKvHeads: number, dHead: number, scale: number, cap: number | undefined, window: number | undefined): { pattern: Float64Array; z: Mat } {
   const n = q.rows;
   const group = nHeads / nKvHeads;
   const pattern = new Float64Array(nHeads * n * n); // [head, query_pos, key_pos]
   const z = mat(n, nHeads * dHead); // [pos, n_heads * d_head], heads side by side
-  const scale = 1 / Math.sqrt(dHead);
   for (let h = 0; h < nHeads; h++) {
     const kvh = Math.floor(h / group);
     for (let i = 0; i < n; i++) {
+      const first = window === undefined ? 0 : Math.max(0, i - window + 1); // llama.cpp masks keys with i - j >= window
       const row = new Float64Array(n);
       for (let j = 0; j <= i; j++) {
+        if (j < first) {
+          row[j] = -Infinity;
+          continue;
+        }
         let s = 0;
         for (let c = 0; c < dHead; c++) s += q.data[i * q.cols + h * dHead + c]! * k.data[j * k.cols + kvh * dHead + c]!;
-        row[j] = s * scale;
+        row[j] = cap ? softcap(s * scale, cap) : s * scale;
       }
       softmaxPrefix(row, i + 1);
       pattern.set(row, (h * n + i) * n);
       for (let c = 0; c < dHead; c++) {
         let s = 0;
-        for (let j = 0; j <= i; j++) s += row[j]! * v.data[j * v.cols + kvh * dHead + c]!;
+        for (let j = first; j <= i; j++) s += row[j]! * v.data[j * v.cols + kvh * dHead + c]!;
         z.data[i * z.cols + h * dHead + c] = s;
       }
     }

@@ -108,3 +108,21 @@ function roundHalfEven(v: number): number {
   const r = Math.round(v);
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
+
+/**
+ * GELU as ggml-cpu computes it (GGML_GELU_FP16, vec.h): the input rounded to F16, looked up in a
+ * table of the float32 tanh formula at every F16 value, the result stored as F16; 0 below -10 and
+ * the input itself above 10. The reference forward pass uses it to land on llama.cpp's numbers.
+ */
+const SQRT_2_OVER_PI = fr(0.79788456080286535587989211986876);
+const GELU_COEF_A = fr(0.044715);
+
+export function ggmlGelu(x: number): number {
+  const v = fr(x);
+  if (v <= -10) return 0;
+  if (v >= 10) return v;
+  const h = halfToFloat(floatToHalf(v));
+  const inner = fr(fr(SQRT_2_OVER_PI * h) * fr(1 + fr(fr(GELU_COEF_A * h) * h)));
+  const g = fr(fr(0.5 * h) * fr(1 + fr(Math.tanh(inner))));
+  return halfToFloat(floatToHalf(g));
+}

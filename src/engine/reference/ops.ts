@@ -67,12 +67,12 @@ export function ropeAngles(pos: number, nRot: number, base: number, mode: RopeAn
 }
 
 /**
- * Rotary position embedding as llama.cpp applies it to the llama architecture (rope type NORM):
- * within each head, the ADJACENT pair (2i, 2i+1) for i < n_rot/2 is rotated by
- * theta = pos * base^(-2i / n_rot); dimensions at or past n_rot are left as they are.
- * `x` is [pos, n_heads * d_head].
+ * Rotary position embedding as llama.cpp applies it. Rope type NORM (llama): within each head, the
+ * ADJACENT pair (2i, 2i+1) for i < n_rot/2 is rotated by theta = pos * base^(-2i / n_rot). Rope
+ * type NEOX (qwen2, qwen3, gemma, phi3): the pair (i, i + n_rot/2) is rotated by the same angle.
+ * Dimensions at or past n_rot are left as they are. `x` is [pos, n_heads * d_head].
  */
-export function rope(x: Mat, nHeads: number, dHead: number, nRot: number, positions: readonly number[], base: number, angles: RopeAngles = 'exact'): Mat {
+export function rope(x: Mat, nHeads: number, dHead: number, nRot: number, positions: readonly number[], base: number, angles: RopeAngles = 'exact', type: 'norm' | 'neox' = 'norm'): Mat {
   if (x.cols !== nHeads * dHead) throw new RangeError(`rope input rows are ${x.cols}, expected ${nHeads} x ${dHead}`);
   const y = mat(x.rows, x.cols, x.data.slice());
   for (let r = 0; r < x.rows; r++) {
@@ -83,10 +83,11 @@ export function rope(x: Mat, nHeads: number, dHead: number, nRot: number, positi
         const theta = thetas[i]!;
         const c = Math.cos(theta);
         const s = Math.sin(theta);
-        const x0 = x.data[at + 2 * i]!;
-        const x1 = x.data[at + 2 * i + 1]!;
-        y.data[at + 2 * i] = x0 * c - x1 * s;
-        y.data[at + 2 * i + 1] = x0 * s + x1 * c;
+        const [i0, i1] = type === 'norm' ? [at + 2 * i, at + 2 * i + 1] : [at + i, at + i + nRot / 2];
+        const x0 = x.data[i0]!;
+        const x1 = x.data[i1]!;
+        y.data[i0] = x0 * c - x1 * s;
+        y.data[i1] = x0 * s + x1 * c;
       }
     }
   }
@@ -103,8 +104,30 @@ export function softmaxPrefix(row: Float64Array, n: number): void {
   row.fill(0, n);
 }
 
+/** GELU in its tanh form (gemma's FFN): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+export function gelu(v: number): number {
+  return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * v * (1 + 0.044715 * v * v)));
+}
+
+/** cap * tanh(v / cap): gemma's soft-capping of attention scores and logits. */
+export function softcap(v: number, cap: number): number {
+  return cap * Math.tanh(v / cap);
+}
+
 export function silu(v: number): number {
   return v / (1 + Math.exp(-v));
+}
+
+/** x + bias on every row. */
+export function addBias(x: Mat, bias: Float32Array): Mat {
+  if (bias.length !== x.cols) throw new RangeError(`bias has ${bias.length} values, rows have ${x.cols}`);
+  return mat(x.rows, x.cols, x.data.map((v, i) => v + bias[i % x.cols]!));
+}
+
+/** RMSNorm of each d_head slice of every row (per-head q/k norm), with a [d_head] gain. */
+export function rmsNormHeads(x: Mat, nHeads: number, dHead: number, gain: Float32Array, eps: number): Mat {
+  const heads = rmsNorm(mat(x.rows * nHeads, dHead, x.data.slice()), gain, eps);
+  return mat(x.rows, x.cols, heads.data.slice());
 }
 
 export function add(a: Mat, b: Mat): Mat {

@@ -309,6 +309,7 @@ export const ANALYSES = {
         bos: f.specialTokens.bos,
         lnFinal: logitLens ? f.full(f.lnFinal) : undefined,
         rmsEps: f.hparams.rmsEps,
+        finalSoftcap: f.arch.finalSoftcap,
         tokenText: (id) => wb.tokenText(id),
       });
       return { tokens: tokensOf(wb, insp), ...result };

@@ -83,6 +83,7 @@ export class ReferenceEngine implements ProjectionEngine {
     const values = new Float32Array(nq * k);
     for (let q = 0; q < nq; q++) {
       const sq = s[q]!;
+      if (opts.softmax && opts.softcap) for (let i = 0; i < sq.length; i++) sq[i] = opts.softcap * Math.tanh(sq[i]! / opts.softcap);
       if (opts.softmax) softmaxInPlace(sq);
       topKIndices(sq, k).forEach((ci, j) => {
         rows[q * k + j] = candidates ? candidates[ci]! : ci;

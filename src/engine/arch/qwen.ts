@@ -1,0 +1,31 @@
+// qwen2 (Qwen 2 and 2.5) and qwen3: the llama block with NeoX RoPE. qwen2 adds biases to q, k, v;
+// qwen3 RMS-normalizes each head's q and k (gain [d_head]) before RoPE. Neither graph names the
+// attention output before the residual add (src/models/qwen2.cpp, qwen3.cpp): no hook_attn_out.
+import { LLAMA_GLOBAL_NODES, LLAMA_LAYER_NODES, LLAMA_NORMS, SEPARATE_WEIGHTS } from './llama';
+import { COMMON_KEYS, type ArchTable } from './types';
+
+const NO_ATTN_OUT = {
+  'blocks.{l}.hook_attn_out': 'the graph adds the attention output to the residual without naming it; hook_resid_mid - hook_resid_pre is the same vector up to float32 rounding',
+};
+
+export const qwen2: ArchTable = {
+  arch: 'qwen2',
+  label: 'Qwen2',
+  ropeType: 'neox',
+  perLayerNodes: LLAMA_LAYER_NODES.filter((n) => n.node !== 'attn_out-{l}'),
+  globalNodes: LLAMA_GLOBAL_NODES,
+  missingHooks: NO_ATTN_OUT,
+  weights: SEPARATE_WEIGHTS,
+  norms: LLAMA_NORMS,
+  extra: { qkvBias: { q: 'attn_q', k: 'attn_k', v: 'attn_v' } },
+  ffnActivation: 'silu',
+  lens: { embeddingScale: 'none' },
+  hparamKeys: [...COMMON_KEYS],
+};
+
+export const qwen3: ArchTable = {
+  ...qwen2,
+  arch: 'qwen3',
+  label: 'Qwen3',
+  extra: { qNorm: 'attn_q_norm', kNorm: 'attn_k_norm' },
+};

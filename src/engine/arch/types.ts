@@ -1,0 +1,90 @@
+// What one llama.cpp architecture looks like to the analyses: its graph's node names in hook terms,
+// its weights in TransformerLens roles (fused tensors split by rows), the norms, biases and
+// activation its block applies, and what the logit lens must apply on top of the final RMSNorm.
+// One table per family (llama.ts, qwen2.ts, ...), gathered in index.ts.
+
+/** How a captured tensor is laid out, in hook terms. */
+export type HookLayout = 'pos_by_dim' | 'pattern';
+
+export interface HookDef {
+  /** llama.cpp node name; `{l}` is the layer */
+  readonly node: string;
+  /** hook name; `{l}` is the layer */
+  readonly hook: string;
+  readonly layout: HookLayout;
+  /** row width of a pos_by_dim hook: d_model, or the heads side by side (n_heads * d_head) */
+  readonly width?: 'd_model' | 'heads';
+}
+
+/** Which rows of a fused tensor a role owns. */
+export type FusedPart = 'q' | 'k' | 'v' | 'gate' | 'up';
+
+/** Where a role's matrix lives: its own tensor `blk.{l}.<tensor>.weight`, or rows of a fused one. */
+export interface TensorRef {
+  readonly tensor: string;
+  readonly part?: FusedPart;
+}
+
+export type MatrixRole = 'W_Q' | 'W_K' | 'W_V' | 'W_O' | 'W_gate' | 'W_in' | 'W_out';
+export type NormRole = 'ln1' | 'ln2';
+
+/** Per-layer vectors some families add to the llama block (all [d_model] unless noted). */
+export interface ExtraTensors {
+  /** RMSNorm of the attention output before it joins the residual (gemma2/3) */
+  readonly attnPostNorm?: string;
+  /** RMSNorm of the FFN output before it joins the residual (gemma2/3) */
+  readonly ffnPostNorm?: string;
+  /** per-head RMSNorm of q and k before RoPE ([d_head]; qwen3, gemma3) */
+  readonly qNorm?: string;
+  readonly kNorm?: string;
+  /** biases of q, k, v ([rows of the matrix]; qwen2) */
+  readonly qkvBias?: { readonly q: string; readonly k: string; readonly v: string };
+}
+
+export interface LensRecipe {
+  /** the residual stream starts as W_E[token] times this (gemma: sqrt(d_model)) */
+  readonly embeddingScale: 'none' | 'sqrt_d_model';
+  /** logits = cap * tanh(logits / cap) after W_U, from this `<arch>.` key (gemma2, some gemma3) */
+  readonly finalSoftcapKey?: string;
+  /** the cap when the key is absent (llama.cpp's default for the family), or none */
+  readonly finalSoftcapDefault?: number;
+}
+
+export interface ArchTable {
+  /** `general.architecture` */
+  readonly arch: string;
+  /** for messages: "Qwen2" */
+  readonly label: string;
+  /** RoPE pairs: 'norm' rotates (2i, 2i+1), 'neox' rotates (i, i + n_rot/2) */
+  readonly ropeType: 'norm' | 'neox';
+  readonly perLayerNodes: readonly HookDef[];
+  readonly globalNodes: readonly HookDef[];
+  /** hooks (with `{l}`) this family's graph never names, and why: captures of them are refused */
+  readonly missingHooks: Readonly<Record<string, string>>;
+  readonly weights: Readonly<Record<MatrixRole, TensorRef>>;
+  readonly norms: Readonly<Record<NormRole, string>>;
+  readonly extra: ExtraTensors;
+  /** gated FFN: act(gate) * up */
+  readonly ffnActivation: 'silu' | 'gelu';
+  /** attention scores = cap * tanh(scores / cap) before the softmax, from this key (gemma2) */
+  readonly attnSoftcapKey?: string;
+  readonly attnSoftcapDefault?: number;
+  readonly lens: LensRecipe;
+  /** `<arch>.` keys the analyses read (suffixes after the architecture name) */
+  readonly hparamKeys: readonly string[];
+}
+
+/** Hyperparameter keys every family reads. */
+export const COMMON_KEYS = [
+  'block_count',
+  'embedding_length',
+  'feed_forward_length',
+  'attention.head_count',
+  'attention.head_count_kv',
+  'attention.key_length',
+  'attention.layer_norm_rms_epsilon',
+  'context_length',
+  'vocab_size',
+  'rope.freq_base',
+  'rope.dimension_count',
+] as const;
