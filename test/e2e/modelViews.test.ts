@@ -82,7 +82,11 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
 
   test("L0H2's word map from the tree", async () => {
     await treeRow('Heads').click();
-    await wb().page.locator('.pane-body .monaco-list-row', { hasText: /^Layer 0$/ }).last().click();
+    // "Layer 0" is listed under Layers and, once Heads has opened, under Heads: the second one
+    const layer0 = wb().page.locator('.pane-body .monaco-list-row', { hasText: /^Layer 0$/ });
+    await layer0.nth(1).waitFor({ timeout: TIMEOUT * 2 });
+    await layer0.nth(1).click();
+    await treeRow('L0H2').waitFor({ timeout: TIMEOUT * 2 });
     await treeRow('L0H2').click();
     await wb().waitForPanel('Inner World: Head Word Maps');
     const hm = await view('Head Word Maps');
