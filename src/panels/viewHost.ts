@@ -63,7 +63,7 @@ export class ViewHost implements vscode.Disposable {
   /** Open (or reveal) any view: an inspection view on an inspection, a model view on the loaded model. */
   async open(view: ViewId, o: { inspection?: ViewInspection; pos?: number; controls?: ViewState['controls'] } = {}): Promise<ViewPanel | undefined> {
     if (VIEWS[view].needs === 'inspection') return o.inspection ? this.show(view, o.inspection, o.pos) : undefined;
-    const p = this.panel(view);
+    const p = await this.panel(view);
     await this.showModelView(p, { ...(p.state ?? {}), controls: { ...p.state?.controls, ...o.controls } });
     return p;
   }
@@ -92,24 +92,29 @@ export class ViewHost implements vscode.Disposable {
     }
   }
 
-  private panel(view: ViewId): ViewPanel {
+  private async panel(view: ViewId): Promise<ViewPanel> {
     const spec = VIEWS[view];
     let p = this.panels.get(view);
-    if (!p) {
-      // next to the other views when some are open (as tabs of one group), else beside the editor
-      const column = [...this.panels.values()].map((o) => o.panel.viewColumn).find((c) => c !== undefined) ?? vscode.ViewColumn.Beside;
-      const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: column, preserveFocus: true }, {});
-      p = new ViewPanel(panel, spec, this, undefined);
-      this.panels.set(view, p);
-    } else {
+    if (p) {
       p.panel.reveal(p.panel.viewColumn, true);
+      return p;
     }
+    // After a window reload VS Code revives a view only when its tab is shown: a tab of this view
+    // that was never revived is replaced, not doubled.
+    const unrevived = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(spec.viewType));
+    const tabColumn = unrevived[0]?.group.viewColumn;
+    if (unrevived.length) await vscode.window.tabGroups.close(unrevived, true);
+    // next to the other views when some are open (as tabs of one group), else beside the editor
+    const column = tabColumn ?? [...this.panels.values()].map((o) => o.panel.viewColumn).find((c) => c !== undefined) ?? vscode.ViewColumn.Beside;
+    const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: column, preserveFocus: true }, {});
+    p = new ViewPanel(panel, spec, this, undefined);
+    this.panels.set(view, p);
     return p;
   }
 
   /** Open (or reveal) an inspection view on an inspection, at a token. */
   async show(view: ViewId, inspection: ViewInspection, pos?: number): Promise<ViewPanel> {
-    const p = this.panel(view);
+    const p = await this.panel(view);
     const state = p.state ?? {};
     p.show(this.modelOf(), inspection, { ...state, pos: pos ?? clampPos(state.pos, inspection) ?? lastWord(inspection), text: inspection.text, documentUri: inspection.documentUri });
     return p;

@@ -235,7 +235,14 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await frame.waitFor({ timeout: TIMEOUT * 4 });
     const shown = frame.contentFrame().frameLocator('#active-frame');
     await shown.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 4 });
-    assert.match(await shown.locator('header .view-title').innerText(), /Layers|Grid|Attention|State Vectors/);
+    const shownTitle = await shown.locator('header .view-title').innerText();
+    assert.match(shownTitle, /Layers|Grid|Attention|State Vectors/);
+    // a view whose tab was not shown yet comes back through its command, as one tab, not two
+    const [other, command] = shownTitle.includes('Attention') ? (['State Vectors', 'Show State Vectors'] as const) : (['Attention', 'Show Attention'] as const);
+    await wb().runCommand(`Inner World: ${command}`);
+    const v = await view(other, TIMEOUT * 4);
+    await v.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 3 });
+    assert.equal(await wb().page.locator('.tabs-container .tab', { hasText: `Inner World: ${other}` }).count(), 1);
   });
 
   test('the induction head on a repeated sequence (long prompt screenshot)', async () => {
