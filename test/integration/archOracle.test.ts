@@ -28,21 +28,10 @@ import { getBackend } from '../../src/engine/llama/backend';
 import { ModelSession } from '../../src/engine/llama/session';
 import { referenceForward } from '../../src/engine/reference/forward';
 import { ARCH_FIXTURE_NAMES, ARCH_FIXTURES, ensureArchFixture, type ArchFixtureName } from '../fixtures/archModels';
+import { maxAbs, maxAbsDiff } from '../fixtures/compare';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. I like the red ball, and my friend plays in the court!';
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'same number of values');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (const v of a) m = Math.max(m, Math.abs(v));
-  return m;
-}
 
 describe('every supported family on a tiny model with its real vocabulary', () => {
   const sessions = new Map<ArchFixtureName, ModelSession>();

@@ -226,12 +226,7 @@ describe('demo model', () => {
       const toks = s.tokenize(prompt).tokens.map((t) => t.id);
       const cache = s.run(toks, { hooks: [], logits: true });
       for (let p = 0; p + 1 < toks.length; p++) {
-        const l = cache.logitsAt(p);
-        let max = -Infinity;
-        for (let j = 0; j < l.length; j++) max = Math.max(max, l[j]!);
-        let z = 0;
-        for (let j = 0; j < l.length; j++) z += Math.exp(l[j]! - max);
-        ce -= l[toks[p + 1]!]! - max - Math.log(z);
+        ce += nextTokenLoss(cache.logitsAt(p), toks[p + 1]!);
         positions++;
       }
     }
@@ -377,14 +372,7 @@ describe('demo model', () => {
       assert.ok(Math.min(...weights) > 0.5, `trial ${trial}: smallest weight on the match ${Math.min(...weights).toFixed(3)} (mean ${best.mean.toFixed(3)})`);
       const loss = (from: number, to: number): number => {
         let ce = 0;
-        for (let p = from; p < to; p++) {
-          const l = cache.logitsAt(p);
-          let max = -Infinity;
-          for (let j = 0; j < l.length; j++) max = Math.max(max, l[j]!);
-          let z = 0;
-          for (let j = 0; j < l.length; j++) z += Math.exp(l[j]! - max);
-          ce -= l[toks[p + 1]!]! - max - Math.log(z);
-        }
+        for (let p = from; p < to; p++) ce += nextTokenLoss(cache.logitsAt(p), toks[p + 1]!);
         return ce / (to - from);
       };
       // predicting tokens 2..k of the first copy, and 2..k of the second (the first of each is a new start)
@@ -441,3 +429,12 @@ describe('demo model', () => {
     assert.equal(fs.statSync(target).mtimeMs, mtime);
   });
 });
+
+/** -ln softmax(logits)[next], in nats. */
+function nextTokenLoss(logits: Float32Array, next: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < logits.length; j++) max = Math.max(max, logits[j]!);
+  let z = 0;
+  for (let j = 0; j < logits.length; j++) z += Math.exp(logits[j]! - max);
+  return -(logits[next]! - max - Math.log(z));
+}

@@ -19,6 +19,7 @@ import { ModelSession } from '../../src/engine/llama/session';
 import { referenceForward } from '../../src/engine/reference/forward';
 import { asDotInput, ggmlRmsNorm } from '../../src/engine/reference/ggmlInput';
 import { ensureFixture, FIXTURE_NAMES, FIXTURES, fixtureTensors, fullShape, vocabPath, type FixtureName } from '../fixtures/models';
+import { maxAbs, maxAbsDiff } from '../fixtures/compare';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. I like the red ball, and the 🦙 plays in the court!';
 
@@ -37,18 +38,6 @@ async function f32Variant(name: FixtureName): Promise<string> {
   return file;
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'same number of values');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (const v of a) m = Math.max(m, Math.abs(v));
-  return m;
-}
 
 /** Opens a session per model file once and disposes them all at the end. */
 function sessions(): (file: string) => Promise<ModelSession> {

@@ -13,7 +13,8 @@ import { GgmlType, bytesFor, typeName, typeTraits } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorReducer, TensorSums } from '../analysis/weightStats';
 import { hasSimdSums, simdSums, type ReadRowsInto } from './blockSumsWasm';
-import { f16, q4kTwoRows, q6kTwoRows, q80TwoRows, scaleMinK4, type Sums, type TwoRowKernel } from './blockSumsDirect';
+import { scaleMinK4 } from '../gguf/dequant';
+import { f16, q4kTwoRows, q6kTwoRows, q80TwoRows, type Sums, type TwoRowKernel } from './blockSumsDirect';
 
 const fr = Math.fround;
 

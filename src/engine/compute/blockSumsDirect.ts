@@ -4,6 +4,7 @@
 // written once per two elements. blockSums.ts holds the general path and the reducer.
 import type { AxisSums } from '../analysis/weightStats';
 import { halfTableView } from '../util/half';
+import { scaleMinK4 } from '../gguf/dequant';
 
 const fr = Math.fround;
 
@@ -20,17 +21,6 @@ export function f16(src: Uint8Array, o: number, half: Float32Array): number {
   return half[src[o]! | (src[o + 1]! << 8)]!;
 }
 
-/** ggml's get_scale_min_k4 for sub-blocks 0..7 of a Q4_K/Q5_K super-block. */
-export function scaleMinK4(src: Uint8Array, q: number, sc: Uint8Array, mn: Uint8Array): void {
-  for (let j = 0; j < 4; j++) {
-    sc[j] = src[q + j]! & 63;
-    mn[j] = src[q + j + 4]! & 63;
-  }
-  for (let j = 4; j < 8; j++) {
-    sc[j] = (src[q + j + 4]! & 0xf) | ((src[q + j - 4]! >> 6) << 4);
-    mn[j] = (src[q + j + 4]! >> 4) | ((src[q + j]! >> 6) << 4);
-  }
-}
 
 /** Q4_K, two rows at a time, straight from the bytes (no planes). */
 export function q4kTwoRows(src: Uint8Array, o0: number, o1: number, nb: number, s: Sums, rowIndex: number): void {

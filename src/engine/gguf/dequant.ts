@@ -28,7 +28,7 @@ function int8(b: number): number {
 }
 
 /** ggml's get_scale_min_k4 for all 8 sub-blocks of a Q4_K/Q5_K super-block, into sc[0..7], mn[0..7]. */
-function scaleMinK4(src: Uint8Array, q: number, sc: Uint8Array, mn: Uint8Array): void {
+export function scaleMinK4(src: Uint8Array, q: number, sc: Uint8Array, mn: Uint8Array): void {
   for (let j = 0; j < 4; j++) {
     sc[j] = src[q + j]! & 63;
     mn[j] = src[q + j + 4]! & 63;

@@ -5,7 +5,7 @@
 // keeps the patterns of few layers at once (one layer of a 2,000-token, 32-head prompt is 512 MB).
 import { ActivationCache, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
-import { patternHook, type HookName } from '../hookNames';
+import type { HookName } from '../hookNames';
 import type { ModelSession } from '../llama/session';
 import type { TokenSpan } from '../llama/tokens';
 
@@ -183,10 +183,6 @@ function describe(hooks: readonly HookName[]): string {
   const patterns = hooks.filter((h) => h.endsWith('attn.hook_pattern')).map((h) => h.split('.')[1]);
   const rest = hooks.length - patterns.length;
   return [patterns.length ? `attention patterns of layer ${patterns.join(', ')}` : '', rest ? `${rest} state tensors` : ''].filter(Boolean).join(' and ');
-}
-
-export function patternHooks(layers: readonly number[]): HookName[] {
-  return layers.map(patternHook);
 }
 
 function argmax(v: Float32Array): number {

@@ -2,7 +2,7 @@
 // model, its activation caches and the dictionaries; only small, JSON-able results cross.
 import type { ErrorCode } from '../errors';
 import type { ModelInfo, SessionOptions } from '../llama/session';
-import type { AnalysisName, AnalysisParams, AnalysisResult } from '../workbench/analyses';
+import type { AnalysisName, AnalysisParams } from '../workbench/analyses';
 import type { InspectionSummary } from '../workbench/inspections';
 
 export type { InspectionSummary };
@@ -44,9 +44,6 @@ export interface EngineMethods {
   hold: { params: { ms: number }; result: null };
 }
 export type EngineMethod = keyof EngineMethods;
-
-/** The typed result of an analysis request. */
-export type AnalysisOutcome<N extends AnalysisName> = AnalysisResult<N>;
 
 export interface SerializedError {
   readonly code: ErrorCode | 'internal';
