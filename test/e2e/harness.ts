@@ -302,14 +302,27 @@ export class Workbench {
    * Hover the middle of `text` in the editor (two mouse moves, as a person would arrive) and
    * return the hover's text once it shows and has settled (hovers fill in asynchronously).
    */
-  async hover(text: string, opts: { occurrence?: number; contains?: string | RegExp } = {}): Promise<string> {
-    const box = await this.textBox(text, opts.occurrence ?? 0);
-    const x = box.x + box.width / 2;
-    const y = box.y + box.height / 2;
-    await this.page.mouse.move(x - 40, y + 60);
-    await this.page.mouse.move(x, y, { steps: 5 });
+  async hover(text: string, opts: { occurrence?: number; contains?: string | RegExp; timeout?: number } = {}): Promise<string> {
+    // A language server that is still starting answers the first hover with nothing (or "Loading"),
+    // and the widget then stays closed until the mouse moves again: leave and come back until the
+    // wanted hover shows, up to the deadline, as a person would.
+    const deadline = Date.now() + (opts.timeout ?? 3 * TIMEOUT);
     const hover = this.page.locator('.monaco-hover:not(.hidden)').filter({ hasText: opts.contains ?? /\S/ }).first();
-    await hover.waitFor();
+    for (;;) {
+      const box = await this.textBox(text, opts.occurrence ?? 0);
+      const x = box.x + box.width / 2;
+      const y = box.y + box.height / 2;
+      await this.page.mouse.move(x - 40, y + 60);
+      await this.page.mouse.move(x, y, { steps: 5 });
+      const left = deadline - Date.now();
+      try {
+        await hover.waitFor({ timeout: Math.max(1000, Math.min(8000, left)) });
+        break;
+      } catch (err) {
+        if (Date.now() >= deadline) throw err;
+        await this.page.keyboard.press('Escape');
+      }
+    }
     let last = '';
     for (let i = 0; i < 20; i++) {
       const now = await hover.innerText();
