@@ -4,33 +4,50 @@ import * as vscode from 'vscode';
 import { config } from '../config';
 import type { EditorInspection } from '../editor/inspectedRanges';
 import { InnerWorldError, isInnerWorldError } from '../engine/errors';
+import { LatestOnly } from '../engine/worker/latestOnly';
 import type { InspectionSummary } from '../engine/worker/protocol';
 import { toViewInspection } from '../panels/viewHost';
 import { VIEWS, type ViewId } from '../shared/protocol/views';
 import type { Services } from './services';
+
+/** Inspect Selection run again before the last one answered: only the newest is shown. */
+const latestInspection = new LatestOnly();
 
 export async function inspectSelection(s: Services, view: ViewId = 'layers'): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) throw new InnerWorldError('empty-prompt', 'No text editor is active: open a text file, select the text to inspect, then run "Inner World: Inspect Selection".');
   const sel = editor.selection;
   if (sel.isEmpty || editor.document.getText(sel).trim().length === 0) throw new InnerWorldError('empty-prompt', 'Nothing is selected: select some text first; Inspect Selection runs the model on the selected text.');
-  const inspected = await inspectRange(s, editor.document, sel);
+  const doc = editor.document;
+  let inspected: EditorInspection;
+  try {
+    inspected = await latestInspection.run((superseded) => inspectRange(s, doc, sel, superseded));
+  } catch (e) {
+    // longer than the context: say so, and offer what can be done at once
+    const max = s.model.info?.maxContext;
+    if (!isInnerWorldError(e) || e.code !== 'prompt-too-long' || !max) throw e;
+    const firstN = `Inspect the first ${max} tokens`;
+    if ((await vscode.window.showErrorMessage(`Inner World: ${e.message}`, firstN)) !== firstN) return;
+    inspected = await latestInspection.run((superseded) => inspectRange(s, doc, sel, superseded, 'truncate'));
+  }
   await s.views.showEverywhere(toViewInspection(inspected, s.model.isDemo()), view);
 }
 
 /** Run the model on a range of a document and register its tokens in the editor. */
-export async function inspectRange(s: Services, doc: vscode.TextDocument, range: vscode.Range): Promise<EditorInspection> {
+export async function inspectRange(s: Services, doc: vscode.TextDocument, range: vscode.Range, superseded?: AbortSignal, overflow = config.overflow()): Promise<EditorInspection> {
   const text = doc.getText(range);
   const baseOffset = doc.offsetAt(range.start);
-  const summary = await runInspection(s, text);
+  const summary = await runInspection(s, text, superseded, overflow);
+  // a newer inspection replaced this one while it ran: nothing of it is marked or shown
+  if (superseded?.aborted) throw new InnerWorldError('cancelled', 'Replaced by a newer inspection.');
   if (summary.truncated) {
-    void vscode.window.showWarningMessage(`Inner World: only the first ${summary.tokens.length} of ${summary.totalTokens} tokens were inspected (innerWorld.overflow is "truncate").`);
+    void vscode.window.showWarningMessage(`Inner World: only the first ${summary.tokens.length} of ${summary.totalTokens} tokens were inspected: the model's context holds ${summary.tokens.length}.`);
   }
   return s.ranges.add({ summary, uri: doc.uri, baseOffset, text });
 }
 
 /** Run the model on `text` with a cancellable progress notification. */
-export async function runInspection(s: Services, text: string): Promise<InspectionSummary> {
+export async function runInspection(s: Services, text: string, superseded?: AbortSignal, overflow = config.overflow()): Promise<InspectionSummary> {
   const info = await s.model.ensureLoaded();
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Inner World: running ${info.name}`, cancellable: true },
@@ -39,7 +56,7 @@ export async function runInspection(s: Services, text: string): Promise<Inspecti
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
         progress.report({ message: 'tokenizing and decoding…' });
-        const summary = await s.engine.call('inspect', { text, overflow: config.overflow() }, { signal: abort.signal });
+        const summary = await s.engine.call('inspect', { text, overflow }, { signal: abort.signal, supersede: superseded });
         s.ctx.output.info(`inspected ${summary.tokens.length} tokens in ${summary.millis.toFixed(0)} ms`);
         return summary;
       } catch (e) {

@@ -66,3 +66,8 @@ function escapeChar(ch: string): string {
   }
   return ch;
 }
+
+/** The model file is not where it was: moved, renamed or deleted (also while it was loaded). */
+export function modelFileMissing(path: string): string {
+  return `Model file not found: ${quoteFileText(path, 200)}. It was moved, renamed or deleted: load it again from where it is now, or choose another model with "Inner World: Load Model...".`;
+}

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ActivationCache, type Tensor } from '../activations';
-import { InnerWorldError } from '../errors';
+import { InnerWorldError, modelFileMissing } from '../errors';
 import { supportedArchLabels } from '../arch';
 import { LlamaModelFile, SUPPORTED_ARCHS, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
@@ -94,7 +94,7 @@ export class ModelSession {
   }
 
   static async open(path: string, opts: SessionOptions = {}): Promise<ModelSession> {
-    if (!fs.existsSync(path)) throw new InnerWorldError('model-load-failed', `Model file not found: ${path}`);
+    if (!fs.existsSync(path)) throw new InnerWorldError('model-load-failed', modelFileMissing(path));
     // what llama.cpp would abort on is refused here, with the path once and what to do
     const checked = openValidated(path);
     let file: LlamaModelFile;

@@ -13,7 +13,7 @@ import type { TensorReducer } from '../analysis/weightStats';
 import { ComputeDevice } from '../compute/device';
 import { GgmlEngine } from '../compute/engine';
 import { GgmlReducer } from '../compute/reducer';
-import { InnerWorldError } from '../errors';
+import { InnerWorldError, modelFileMissing } from '../errors';
 import { LlamaModelFile } from '../gguf/llamaModel';
 import { getBackend, type GpuPreference } from '../llama/backend';
 import { ModelSession, type SessionOptions } from '../llama/session';
@@ -55,7 +55,7 @@ export class Workbench {
     readonly modelPath: string,
     readonly opts: WorkbenchOptions = {},
   ) {
-    if (!fs.existsSync(modelPath)) throw new InnerWorldError('model-load-failed', `Model file not found: ${modelPath}`);
+    if (!fs.existsSync(modelPath)) throw new InnerWorldError('model-load-failed', modelFileMissing(modelPath));
     if (!fs.statSync(modelPath).isFile()) throw new InnerWorldError('model-load-failed', `Not a file: ${modelPath}`);
     this.inspections = new InspectionStore(() => this.session(), opts.inspectionBytes);
   }

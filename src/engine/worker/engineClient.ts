@@ -22,6 +22,12 @@ export interface EngineClientOptions {
 export interface CallOptions {
   readonly onProgress?: (message: string, fraction?: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * The caller no longer wants the result (a newer request replaced it): a queued request is
+   * cancelled in the engine; a started one runs to its end and its result is dropped, so a short
+   * job never costs an engine restart as `signal` may.
+   */
+  readonly supersede?: AbortSignal;
 }
 
 interface Pending {
@@ -29,6 +35,8 @@ interface Pending {
   /** the engine began working on it (a cancel then needs the grace timer) */
   started: boolean;
   cancelRequested: boolean;
+  /** cancelled by `supersede`: never restart the engine for it */
+  dropOnly: boolean;
   resolve(v: unknown): void;
   reject(e: Error): void;
   readonly onProgress?: CallOptions['onProgress'];
@@ -84,25 +92,40 @@ export class EngineClient {
     const child = this.ensureChild();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { method, resolve, reject, onProgress: options.onProgress, started: false, cancelRequested: false });
+      this.pending.set(id, { method, resolve, reject, onProgress: options.onProgress, started: false, cancelRequested: false, dropOnly: false });
       const signal = options.signal;
       if (signal) {
         const onAbort = (): void => this.cancel(id);
         if (signal.aborted) queueMicrotask(onAbort);
         else signal.addEventListener('abort', onAbort, { once: true });
       }
+      const supersede = options.supersede;
+      if (supersede) {
+        const onSupersede = (): void => this.cancel(id, true);
+        if (supersede.aborted) queueMicrotask(onSupersede);
+        else supersede.addEventListener('abort', onSupersede, { once: true });
+      }
       child.send({ kind: 'request', id, method, params } satisfies ToEngine);
     });
   }
 
-  private cancel(id: number): void {
+  private cancel(id: number, dropOnly = false): void {
     const p = this.pending.get(id);
-    if (!p || !this.child || p.cancelRequested) return;
+    if (!p || !this.child) return;
+    if (dropOnly && (p.started || p.cancelRequested)) return this.drop(id, p);
+    if (p.cancelRequested) return;
     p.cancelRequested = true;
+    p.dropOnly = dropOnly;
     this.child.send({ kind: 'cancel', id } satisfies ToEngine);
     // a queued request is answered "cancelled" by the engine when its turn comes; only a running
     // one may need the process stopped
     if (p.started) this.armCancelTimer(id, p);
+  }
+
+  /** Answer the caller "cancelled" now; the engine's late answer finds nobody waiting and is ignored. */
+  private drop(id: number, p: Pending): void {
+    this.pending.delete(id);
+    p.reject(new InnerWorldError('cancelled', 'Replaced by a newer request.'));
   }
 
   private armCancelTimer(id: number, p: Pending): void {
@@ -161,7 +184,10 @@ export class EngineClient {
     if (!p) return;
     if (m.kind === 'started') {
       p.started = true;
-      if (p.cancelRequested) this.armCancelTimer(m.id, p);
+      if (p.cancelRequested) {
+        if (p.dropOnly) this.drop(m.id, p);
+        else this.armCancelTimer(m.id, p);
+      }
       return;
     }
     if (m.kind === 'progress') return p.onProgress?.(m.message, m.fraction);
