@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { projectCacheDir } from '../src/engine/assets';
 import { ensureDemoModel } from '../src/engine/demo';
 import { Workbench } from '../test/e2e/harness';
+import { extensionProcesses, vmRss } from '../test/e2e/processes';
 import { viewFrame } from '../test/e2e/viewHelpers';
 import { arg } from './util';
 
@@ -18,58 +19,12 @@ const MB = 1024 * 1024;
 const COLOURS = ['red', 'blue', 'green', 'yellow', 'purple', 'pink', 'brown', 'black', 'white', 'golden'];
 const OBJECTS = ['ball', 'car', 'hat', 'boat', 'cup', 'kite', 'bus', 'box', 'book', 'lamp', 'pen', 'key'];
 /** one sentence per line, each ending on a different object than the line before */
-const LINES = Array.from({ length: 60 }, (_, i) => `I like the ${COLOURS[i % COLOURS.length]} ${OBJECTS[i % OBJECTS.length]} and my friend likes the ${OBJECTS[(i + 5) % OBJECTS.length]}`);
+const LINES = Array.from({ length: 60 }, (_, i) => `I like the ${COLOURS[i % COLOURS.length]} ${OBJECTS[i % OBJECTS.length]}`);
 const VIEWS = [
   ['Show Attention', 'Attention'],
   ['Show State Vectors', 'State Vectors'],
   ['Show Token × Layer Grid', 'Token × Layer Grid'],
 ] as const;
-
-function vmRss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-/** Every process below `root` (children by their PPid in /proc/<pid>/stat). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const [c, pp] of parent) {
-      if (pp !== p) continue;
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** The engine process and the extension host of this code-server. */
-function findProcesses(serverPid: number): { engine?: number; host?: number } {
-  const all = descendants(serverPid);
-  return {
-    engine: all.find((p) => /engineProcess\.js/.test(cmdline(p))),
-    host: all.find((p) => /--type=extensionHost|extensionHostProcess/.test(cmdline(p))),
-  };
-}
 
 /** Least-squares slope of y over x. */
 function slope(xs: readonly number[], ys: readonly number[]): number {
@@ -114,7 +69,7 @@ async function main(): Promise<void> {
         await wb.page.locator('.tabs-container .tab', { hasText: `Inner World: ${title}` }).waitFor({ state: 'detached' });
       }
       if (n === 1 || n % every === 0) {
-        const found = findProcesses(wb.server.pid);
+        const found = extensionProcesses(wb.server.pid);
         if (enginePid !== undefined && found.engine !== enginePid) throw new Error(`the engine process changed (${enginePid} -> ${found.engine}): it restarted during the soak`);
         enginePid = found.engine;
         if (!found.engine || !found.host) throw new Error(`engine ${found.engine}, extension host ${found.host}: not found under code-server ${wb.server.pid}`);

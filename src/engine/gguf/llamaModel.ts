@@ -267,7 +267,7 @@ export class LlamaModelFile {
     }
     const missing = [...new Set(need)].filter((n) => !this.file.tensor(n));
     if (missing.length) {
-      throw new InnerWorldError('missing-tensor', `${this.name} is missing ${missing.length} tensor(s) a ${t.label} model needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+      throw new InnerWorldError('missing-tensor', `${this.name} is missing ${missing.length} tensor(s) a ${t.label} model needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}. The file is incomplete or not a model of this kind: download or convert it again, or choose another file.`);
     }
     if (this.W_E.dims[0] !== dModel) {
       throw new InnerWorldError('bad-gguf', `token_embd.weight rows are ${this.W_E.dims[0]} long but the model dimension is ${dModel}`);

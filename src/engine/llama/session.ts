@@ -396,7 +396,7 @@ const NOT_WEIGHT_TYPES: ReadonlySet<number> = new Set([GgmlType.I8, GgmlType.I16
 function checkWeightTypes(file: LlamaModelFile): void {
   const bad = file.file.tensors.find((t) => NOT_WEIGHT_TYPES.has(t.type));
   if (bad) {
-    throw new InnerWorldError('unsupported-tensor-type', `${file.name} stores ${bad.name} as ${typeName(bad.type)}, which is not a weight type llama.cpp can compute with: the file is not a usable model.`);
+    throw new InnerWorldError('unsupported-tensor-type', `${file.name} stores ${bad.name} as ${typeName(bad.type)}, which is not a weight type llama.cpp can compute with: the file is not a usable model. Choose another file, or convert the model again with llama.cpp's tools.`);
   }
 }
 
