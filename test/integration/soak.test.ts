@@ -57,7 +57,7 @@ describe('soak: 40 inspections in one engine process', () => {
     assert.ok(Math.abs(slope([1, 0, 1, 0, 1, 0]) - -0.0857) < 1e-3);
   });
 
-  test('resident memory does not keep growing after a warm-up', async () => {
+  test('resident memory does not keep growing after a warm-up', async (t) => {
     const pid = client.pid!;
     const rss: number[] = [];
     for (let i = 0; i < WARM_UP + MEASURED; i++) {
@@ -76,6 +76,7 @@ describe('soak: 40 inspections in one engine process', () => {
     const measured = rss.slice(WARM_UP);
     const perInspection = slope(measured) / MB;
     const grown = (measured.at(-1)! - measured[0]!) / MB;
+    t.diagnostic(`VmRSS (MB) after each inspection: ${rss.map((r) => (r / MB).toFixed(1)).join(' ')}; after the warm-up ${perInspection.toFixed(3)} MB per inspection`);
     // Tolerance: 0.5 MB per inspection (15 MB over the 30 measured). A leak of anything an
     // inspection allocates per token is far above it: its logits (120 tokens x 32,000 words x 4 B
     // = 15 MB), a llama.cpp context with its KV cache (4 layers x 1,024 positions x 2 x 64 x 4 B
