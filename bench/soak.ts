@@ -65,8 +65,11 @@ async function main(): Promise<void> {
         await wb.runCommand(`Inner World: ${command}`);
         const v = await viewFrame(wb, title);
         await v.locator('#status[data-kind="ok"]').waitFor({ timeout: 120_000 });
-        await wb.runCommand('View: Close Editor');
-        await wb.page.locator('.tabs-container .tab', { hasText: `Inner World: ${title}` }).waitFor({ state: 'detached' });
+        // by the tab's close button: the palette's Close Editor closes whichever group has focus
+        const tab = wb.page.locator('.tabs-container .tab', { hasText: `Inner World: ${title}` }).first();
+        await tab.hover();
+        await tab.locator('.tab-actions .action-label').first().click();
+        await tab.waitFor({ state: 'detached' });
       }
       if (n === 1 || n % every === 0) {
         const found = extensionProcesses(wb.server.pid);

@@ -99,7 +99,8 @@ export class Workbench {
         if (m.type() === 'error') wb.consoleErrors.push(`${m.text()}${m.location().url ? ` [${m.location().url}]` : ''}`);
       });
       page.on('pageerror', (e) => wb.consoleErrors.push(`pageerror: ${e.message}`));
-      await page.goto(server.url, { timeout: TIMEOUT });
+      // the first load compiles the whole workbench: on a machine shared with other suites it can take over 30 s
+      await page.goto(server.url, { timeout: TIMEOUT * 3 });
       await wb.waitReady(Object.keys(files)[0]!);
       wb.timings.codeServerMs = codeServerMs;
       wb.timings.workbenchMs = Date.now() - t0;
