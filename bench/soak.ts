@@ -40,6 +40,33 @@ function slope(xs: readonly number[], ys: readonly number[]): number {
   return den ? num / den : 0;
 }
 
+/** bench/results/soak.md from the samples so far (written after each, so a stopped run keeps its curve). */
+function writeResults(samples: ReadonlyArray<{ n: number; engine: number; host: number; seconds: number }>, total: number, every: number): void {
+  const done = samples.at(-1)!.n;
+  const half = samples.filter((s) => s.n > done / 2);
+  const perHundred = (key: 'engine' | 'host'): number => (half.length > 1 ? (slope(half.map((s) => s.n), half.map((s) => s[key])) * 100) / MB : 0);
+  const first = samples.find((s) => s.n >= done / 2)!;
+  const lastS = samples.at(-1)!;
+  const out = [
+    '# Soak: inspections in one session (bench/soak.ts)',
+    '',
+    `\`npm run bench:soak -- --inspections ${total} --every ${every}\`, ${new Date().toISOString().slice(0, 10)}, the demo model in code-server + Chromium`,
+    `on the project's shared 2-core machine (load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} at the last sample)${done < total ? `; the run had done ${done} of ${total} inspections at this writing` : ''}.`,
+    'Each inspection: a sentence selected and inspected, the layers view waited for; every fourth, the',
+    'attention, states or grid view opened, read and closed. VmRSS of the engine process and of the extension host.',
+    '',
+    '| inspections | engine process (MB) | extension host (MB) | elapsed (s) |',
+    '| ---: | ---: | ---: | ---: |',
+    ...samples.map((s) => `| ${s.n} | ${(s.engine / MB).toFixed(0)} | ${(s.host / MB).toFixed(0)} | ${s.seconds.toFixed(0)} |`),
+    '',
+    `Growth in the second half (least-squares slope over inspections ${first.n} to ${lastS.n}): engine ${perHundred('engine').toFixed(1)} MB per 100 inspections,`,
+    `extension host ${perHundred('host').toFixed(1)} MB per 100 inspections. From inspection ${first.n} to ${lastS.n}: engine ${((lastS.engine - first.engine) / MB).toFixed(0)} MB, extension host ${((lastS.host - first.host) / MB).toFixed(0)} MB.`,
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, 'results', 'soak.md'), out);
+}
+
 async function main(): Promise<void> {
   const total = Number(arg('inspections', '200'));
   const every = Number(arg('every', '10'));
@@ -49,9 +76,16 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let enginePid: number | undefined;
   try {
-    // from the explorer: quick open's file search was slow to list it on the busy machine
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'prompt.txt' }).first().click();
-    await wb.page.locator('.tabs-container .tab.active', { hasText: 'prompt.txt' }).waitFor();
+    // quick open's file search can be slow to list the file on a busy machine: try again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await wb.openFile('prompt.txt');
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+        await wb.page.keyboard.press('Escape');
+      }
+    }
     for (let n = 1; n <= total; n++) {
       const line = LINES[(n - 1) % LINES.length]!;
       await wb.runCommand('View: Focus First Editor Group');
@@ -80,35 +114,14 @@ async function main(): Promise<void> {
         if (!found.engine || !found.host) throw new Error(`engine ${found.engine}, extension host ${found.host}: not found under code-server ${wb.server.pid}`);
         const s = { n, engine: vmRss(found.engine), host: vmRss(found.host), seconds: (performance.now() - t0) / 1000 };
         samples.push(s);
+        writeResults(samples, total, every);
         console.log(`${String(n).padStart(4)} inspections: engine ${(s.engine / MB).toFixed(0)} MB, extension host ${(s.host / MB).toFixed(0)} MB, ${s.seconds.toFixed(0)} s`);
       }
     }
   } finally {
     await wb.close();
   }
-  const half = samples.filter((s) => s.n > total / 2);
-  const perHundred = (key: 'engine' | 'host'): number => (slope(half.map((s) => s.n), half.map((s) => s[key])) * 100) / MB;
-  const first = samples.find((s) => s.n >= total / 2)!;
-  const lastS = samples.at(-1)!;
-  const out = [
-    '# Soak: inspections in one session (bench/soak.ts)',
-    '',
-    `\`npm run bench:soak -- --inspections ${total} --every ${every}\`, ${new Date().toISOString().slice(0, 10)}, the demo model in code-server + Chromium`,
-    `on the project's shared 2-core machine (load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} at the end).`,
-    'Each inspection: a sentence selected and inspected, the layers view waited for; every fourth, the',
-    'attention, states or grid view opened, read and closed. VmRSS of the engine process and of the extension host.',
-    '',
-    '| inspections | engine process (MB) | extension host (MB) | elapsed (s) |',
-    '| ---: | ---: | ---: | ---: |',
-    ...samples.map((s) => `| ${s.n} | ${(s.engine / MB).toFixed(0)} | ${(s.host / MB).toFixed(0)} | ${s.seconds.toFixed(0)} |`),
-    '',
-    `Growth after the warm-up (least-squares slope over inspections ${first.n} to ${lastS.n}): engine ${perHundred('engine').toFixed(1)} MB per 100 inspections,`,
-    `extension host ${perHundred('host').toFixed(1)} MB per 100 inspections. From inspection ${first.n} to ${lastS.n}: engine ${((lastS.engine - first.engine) / MB).toFixed(0)} MB, extension host ${((lastS.host - first.host) / MB).toFixed(0)} MB.`,
-    '',
-  ].join('\n');
-  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'soak.md'), out);
-  console.log(out);
+  writeResults(samples, total, every);
   process.exit(0);
 }
 
