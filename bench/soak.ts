@@ -93,7 +93,8 @@ async function main(): Promise<void> {
       await wb.runCommand('Inner World: Inspect Selection');
       const layers = await viewFrame(wb, 'Layers');
       const last = line.split(' ').at(-1)!;
-      await layers.locator('#tokens .chip.selected', { hasText: new RegExp(`^${last}$`) }).waitFor({ timeout: 120_000 });
+      // the line's last word as a chip: the line before ends on another word (the view may keep another token selected)
+      await layers.locator('#tokens .chip', { hasText: new RegExp(`^${last}$`) }).waitFor({ timeout: 120_000 });
       await layers.locator('#status[data-kind="ok"]').waitFor({ timeout: 120_000 });
       // a view opened, read and closed every few inspections (its jobs, its webview, its listeners)
       if (n % 4 === 0) {
