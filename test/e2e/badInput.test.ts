@@ -54,7 +54,9 @@ describe('bad input and impatient users (code-server + Chromium, demo model)', {
   async function loadModelPick(row: string): Promise<void> {
     const page = wb().page;
     await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill('>Inner World: Load Model');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('>Inner World: Load Model');
     await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'Inner World: Load Model...' }) }).first().click();
     await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().click();
   }
