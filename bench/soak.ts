@@ -92,9 +92,13 @@ async function main(): Promise<void> {
       await wb.selectText(line);
       await wb.runCommand('Inner World: Inspect Selection');
       const layers = await viewFrame(wb, 'Layers');
-      const last = line.split(' ').at(-1)!;
-      // the line's last word as a chip: the line before ends on another word (the view may keep another token selected)
-      await layers.locator('#tokens .chip', { hasText: new RegExp(`^${last}$`) }).waitFor({ timeout: 120_000 });
+      // the chips spell this line (a word may be split into pieces, "##ite"); the line before differs
+      const spelled = `<s>${line.replace(/ /g, '')}`;
+      for (const deadline = Date.now() + 120_000; ; ) {
+        if ((await layers.locator('#tokens .chip').allTextContents()).join('').replace(/##/g, '') === spelled) break;
+        if (Date.now() > deadline) throw new Error(`the layers view never showed "${line}"`);
+        await wb.page.waitForTimeout(200);
+      }
       await layers.locator('#status[data-kind="ok"]').waitFor({ timeout: 120_000 });
       // a view opened, read and closed every few inspections (its jobs, its webview, its listeners)
       if (n % 4 === 0) {

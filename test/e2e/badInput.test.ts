@@ -14,7 +14,7 @@ import { viewFrame } from './viewHelpers';
 
 const SENTENCE = 'I like the red ball';
 /** one line per inspection that must be seen to succeed: each ends on another word than the one before */
-const LINES = ['red ball', 'blue car', 'green hat', 'white boat', 'black cup', 'pink kite', 'brown book', 'grey lamp', 'golden key'].map((w) => `I like the ${w}`);
+const LINES = ['red ball', 'blue car', 'green hat', 'white boat', 'black cup', 'pink box', 'brown book', 'grey door', 'golden key'].map((w) => `I like the ${w}`);
 /** about 2,800 tokens: longer than the demo model's 2,048-token context */
 const LONG = 'I like the red ball. '.repeat(400);
 
