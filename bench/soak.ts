@@ -18,8 +18,8 @@ import { arg } from './util';
 const MB = 1024 * 1024;
 const COLOURS = ['red', 'blue', 'green', 'yellow', 'purple', 'pink', 'brown', 'black', 'white', 'golden'];
 const OBJECTS = ['ball', 'car', 'hat', 'boat', 'cup', 'kite', 'bus', 'box', 'book', 'lamp', 'pen', 'key'];
-/** one sentence per line, each ending on a different object than the line before */
-const LINES = Array.from({ length: 60 }, (_, i) => `I like the ${COLOURS[i % COLOURS.length]} ${OBJECTS[i % OBJECTS.length]}`);
+/** one sentence per line, each ending on a different object than the line before; 20 lines stay on screen (no scrolling under the tabs) */
+const LINES = Array.from({ length: 20 }, (_, i) => `I like the ${COLOURS[i % COLOURS.length]} ${OBJECTS[i % OBJECTS.length]}`);
 const VIEWS = [
   ['Show Attention', 'Attention'],
   ['Show State Vectors', 'State Vectors'],
