@@ -400,7 +400,7 @@ export function useWorkbench(opts: WorkbenchOptions): () => Workbench {
   fs.rmSync(path.join(RESULTS_DIR, opts.name), { recursive: true, force: true });
   before(async () => {
     wb = await Workbench.start(opts);
-  }, { timeout: 120_000 });
+  }, { timeout: 300_000 });
   afterEach(async (t) => {
     await wb?.screenshot(`after-${(t as { name?: string }).name ?? 'test'}`).catch(() => undefined);
   });
