@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'cancelled'
   | 'engine-crashed'
   | 'no-model'
-  | 'bad-argument';
+  | 'bad-argument'
+  | 'download-failed';
 
 export class InnerWorldError extends Error {
   override readonly name = 'InnerWorldError';
