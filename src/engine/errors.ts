@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'engine-crashed'
   | 'no-model'
   | 'bad-argument'
-  | 'download-failed';
+  | 'download-failed'
+  /** fits only with part of the layers on the GPU: detail holds how many; ask the user */
+  | 'needs-partial-offload';
 
 export class InnerWorldError extends Error {
   override readonly name = 'InnerWorldError';
