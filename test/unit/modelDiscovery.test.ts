@@ -170,6 +170,9 @@ test('node-llama-cpp models and recent models: recent first, in their order, a f
     ],
   );
   assert.equal(found[2]!.path, ollamaBlob);
+  // a recent model from Ollama's store keeps its Ollama name, not the blob's
+  const again = await discoverModels({ home, env: {}, recent: [ollamaBlob] });
+  assert.deepEqual(again.map((m) => [m.source, m.name]), [['recent', 'llama3.2:1b'], ['node-llama-cpp', 'hf_bartowski_Llama-3.2-1B-Instruct.Q4_K_M.gguf']]);
 });
 
 test('an unreadable folder is skipped quietly, and an empty home gives an empty list', async () => {

@@ -53,6 +53,9 @@ export async function discoverModels(opts: DiscoveryOptions): Promise<FoundModel
     huggingFaceModels(walk, huggingFaceHubs(opts)),
     flatModels(walk, [nodeLlamaCppModelsDir(opts.home)], 'node-llama-cpp'),
   ]);
+  // a recent model that sits in a store is called by the store's name ("qwen2.5:0.5b", not its blob)
+  const storeNames = new Map<string, string>();
+  for (const group of groups.slice(1)) for (const m of group) if (!storeNames.has(await walk.realpath(m.path))) storeNames.set(await walk.realpath(m.path), m.name);
   const seen = new Set<string>();
   const out: FoundModel[] = [];
   for (const [i, group] of groups.entries()) {
@@ -62,7 +65,7 @@ export async function discoverModels(opts: DiscoveryOptions): Promise<FoundModel
       const key = await walk.realpath(m.path);
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(m);
+      out.push(i === 0 && storeNames.has(key) ? { ...m, name: storeNames.get(key)! } : m);
     }
   }
   return out;
