@@ -8,13 +8,14 @@ import { discoverModels, nodeLlamaCppModelsDir, SOURCE_LABELS, type FoundModel }
 import { downloadModel, KNOWN_MODELS, knownModelMemory } from '../engine/models/download';
 import type { Services } from './services';
 
-type Action = { kind: 'model'; path: string | undefined } | { kind: 'browse' } | { kind: 'download' };
+type Action = { kind: 'model'; path: string | undefined; name?: string } | { kind: 'browse' } | { kind: 'download' };
 type Item = vscode.QuickPickItem & { action?: Action };
 
 export async function loadModel(s: Services): Promise<void> {
   const action = await pickModel(s);
   if (!action) return;
   let path: string | undefined;
+  let name: string | undefined;
   if (action.kind === 'browse') {
     const files = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Load model', filters: { 'GGUF models': ['gguf'] } });
     if (!files?.length) return;
@@ -24,9 +25,10 @@ export async function loadModel(s: Services): Promise<void> {
     if (!path) return;
   } else {
     path = action.path;
+    name = action.name;
   }
   s.ranges.clear();
-  const info = await s.model.choose(path);
+  const info = await s.model.choose(path, name);
   void vscode.window.showInformationMessage(`Inner World: ${info.name} loaded (${info.nLayers} layers, ${info.backend}).`);
 }
 
@@ -51,7 +53,7 @@ export function modelItems(found: readonly FoundModel[], loadedPath: string | un
       group = m.source;
       items.push({ label: SOURCE_LABELS[m.source], kind: vscode.QuickPickItemKind.Separator });
     }
-    items.push({ label: `${mark(m.path)}${m.name}`, description: formatBytes(m.bytes), detail: tildePath(m.path), action: { kind: 'model', path: m.path } });
+    items.push({ label: `${mark(m.path)}${m.name}`, description: formatBytes(m.bytes), detail: tildePath(m.path), action: { kind: 'model', path: m.path, name: m.name } });
   }
   items.push({ label: 'Built in', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(beaker) Demo model', description: 'fitted to a small English grammar; builds in seconds', action: { kind: 'model', path: undefined } });

@@ -67,8 +67,8 @@ export class ModelController implements vscode.Disposable {
    * Load a model the user picked (undefined: the demo). Only a model that loaded is remembered as
    * the chosen one; a failure leaves the choice as it was and is explained (see loadOrExplain).
    */
-  async choose(path: string | undefined): Promise<ModelInfo> {
-    const info = await this.loadOrExplain(path);
+  async choose(path: string | undefined, displayName?: string): Promise<ModelInfo> {
+    const info = await this.loadOrExplain(path, {}, displayName);
     await this.remember(path);
     return info;
   }
@@ -84,17 +84,17 @@ export class ModelController implements vscode.Disposable {
    * failure is shown reason first with "Back to the demo model". The error is rethrown marked as
    * shown ('cancelled'), so callers stop without a second message.
    */
-  async loadOrExplain(path: string | undefined, options: SessionOptions = {}): Promise<ModelInfo> {
+  async loadOrExplain(path: string | undefined, options: SessionOptions = {}, displayName?: string): Promise<ModelInfo> {
     try {
-      return await this.load(path, options);
+      return await this.load(path, options, displayName);
     } catch (e) {
       if (!isInnerWorldError(e) || e.code === 'cancelled' || !path) throw e;
       if (e.code === 'needs-partial-offload') {
         const pick = await vscode.window.showWarningMessage(`Inner World: ${e.message}`, { modal: true }, RUN_PARTLY);
-        if (pick === RUN_PARTLY) return this.loadOrExplain(path, { ...options, gpuLayers: Number(e.detail) });
+        if (pick === RUN_PARTLY) return this.loadOrExplain(path, { ...options, gpuLayers: Number(e.detail) }, displayName);
       } else {
         this.ctx.output.warn(`loading ${path} failed: ${e.code}: ${e.message}${e.detail ? `\n${e.detail}` : ''}`);
-        void vscode.window.showErrorMessage(`Inner World: ${reasonFirst(e.message, path)}`, BACK_TO_DEMO).then(async (pick) => {
+        void vscode.window.showErrorMessage(`Inner World: ${reasonFirst(e.message, path, displayName)}`, BACK_TO_DEMO).then(async (pick) => {
           if (pick !== BACK_TO_DEMO) return;
           try {
             await this.choose(undefined);
@@ -107,14 +107,15 @@ export class ModelController implements vscode.Disposable {
     }
   }
 
-  load(path: string | undefined, options: SessionOptions = {}): Promise<ModelInfo> {
+  /** `displayName`: what the user knows the file by (an Ollama model's name rather than its blob) */
+  load(path: string | undefined, options: SessionOptions = {}, displayName?: string): Promise<ModelInfo> {
     const run = vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Inner World', cancellable: false },
       async (progress) => {
         this.current = undefined;
         this.ctx.resetModelSubs();
         this.render('loading');
-        progress.report({ message: path ? `Loading ${basename(path)}…` : 'Loading the demo model…' });
+        progress.report({ message: path ? `Loading ${displayName ?? basename(path)}…` : 'Loading the demo model…' });
         try {
           const info = await this.engine.call(
             'open',

@@ -14,4 +14,6 @@ test('the path in front of the reason moves behind it as the file name', () => {
   // a path with quotes and control characters, quoted escaped by the engine
   const odd = '/tmp/a"b\u0007.gguf';
   assert.equal(reasonFirst(`${quoteFileText(odd, 200)} cannot be used: no tensors.`, odd), 'No tensors. (a"b\\x07.gguf)');
+  // an Ollama blob is named by its model name
+  assert.equal(reasonFirst('/s/blobs/sha256-00 cannot be used: no tensors.', '/s/blobs/sha256-00', 'qwen2.5:0.5b'), 'No tensors. (qwen2.5:0.5b)');
 });

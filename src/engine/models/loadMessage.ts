@@ -4,9 +4,9 @@
 import { escapeControls, quoteFileText } from '../errors';
 
 /** The message with a leading path (plain or quoted) and its connecting words moved to the end. */
-export function reasonFirst(message: string, modelPath: string | undefined): string {
+export function reasonFirst(message: string, modelPath: string | undefined, displayName?: string): string {
   if (!modelPath) return message;
-  const name = modelPath.split(/[\\/]/).pop() || modelPath;
+  const name = displayName || modelPath.split(/[\\/]/).pop() || modelPath;
   for (const prefix of [quoteFileText(modelPath, 200), `"${modelPath}"`, modelPath]) {
     if (!message.startsWith(prefix)) continue;
     const rest = message
