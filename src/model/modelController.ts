@@ -103,7 +103,8 @@ export class ModelController implements vscode.Disposable {
           }
         });
       }
-      throw new InnerWorldError('cancelled', 'The load failed; the user was told.');
+      // 'cancelled': already shown; the reason stays readable where the message is shown again (a view's "No model is loaded (…)")
+      throw new InnerWorldError('cancelled', reasonFirst(e.message, path, displayName));
     }
   }
 
