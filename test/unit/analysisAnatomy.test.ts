@@ -8,7 +8,7 @@ import type { Hparams } from '../../src/engine/gguf/llamaModel';
 const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, dFf: 11008, nCtxTrain: 4096, rmsEps: 1e-5, ropeFreqBase: 10000 };
 
 function hparams(s: LlamaShape): Hparams {
-  return { arch: 'llama', nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads, nKvHeads: s.nKvHeads, dHead: s.dModel / s.nHeads, dFf: s.dFf, nVocab: s.nVocab, nCtxTrain: s.nCtxTrain, rmsEps: s.rmsEps, ropeFreqBase: s.ropeFreqBase, ropeDim: s.dModel / s.nHeads };
+  return { arch: 'llama', nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads, nKvHeads: s.nKvHeads, dHead: s.dModel / s.nHeads, dFf: s.dFf, nVocab: s.nVocab, nCtxTrain: s.nCtxTrain, rmsEps: s.rmsEps, ropeFreqBase: s.ropeFreqBase, ropeDim: s.dModel / s.nHeads, nExperts: 0, nExpertsUsed: 0, dFfExpert: 0 };
 }
 
 /** The tensors a GGUF of this shape holds, F16 matrices and F32 norms. */
