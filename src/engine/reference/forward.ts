@@ -19,6 +19,8 @@ export interface ReferenceOptions {
   ropeAngles?: RopeAngles;
   /** GELU: the exact tanh formula (default), or as ggml-cpu computes it through an F16 table */
   gelu?: 'exact' | 'ggml-f16';
+  /** a mixture of experts: run every expert at equal weight instead of the router's top k (a control for tests) */
+  moeAllExperts?: boolean;
 }
 
 export function referenceForward(model: LlamaModelFile, tokens: readonly number[], opts: ReferenceOptions = {}): ActivationCache {
@@ -90,7 +92,7 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
       return linear(mat(x.rows, width, gate.data.map((g, i) => f(g) * up.data[i]!)), outW, d);
     };
     let mlpOut = model.isMoe
-      ? routedFfn(ln2, model.full(model.weight('W_gate_inp', l)), model.archTable.moe!, hp.nExperts, hp.nExpertsUsed, (x, e) => {
+      ? routedFfn(ln2, opts.moeAllExperts ? new Float32Array(hp.nExperts * d) : model.full(model.weight('W_gate_inp', l)), opts.moeAllExperts ? { ...model.archTable.moe!, normalizeTopK: true } : model.archTable.moe!, hp.nExperts, opts.moeAllExperts ? hp.nExperts : hp.nExpertsUsed, (x, e) => {
           const we = (role: WeightRole): Float32Array => model.full(model.weight(role, l, e));
           return gatedFfn(x, we('W_gate'), we('W_in'), we('W_out'), hp.dFfExpert);
         })
