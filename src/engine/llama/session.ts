@@ -26,7 +26,7 @@ export interface SessionOptions {
   maxContext?: number;
 }
 
-export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain'> {
+export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain' | 'nExperts' | 'nExpertsUsed'> {
   readonly path: string;
   readonly name: string;
   readonly description: string | undefined;
@@ -149,6 +149,8 @@ export class ModelSession {
         dFf: hp.dFf,
         nVocab: hp.nVocab,
         nCtxTrain: hp.nCtxTrain,
+        nExperts: hp.nExperts,
+        nExpertsUsed: hp.nExpertsUsed,
         maxContext,
         fileBytes,
         backend: gpuLayers > 0 ? backend.label : 'CPU',
