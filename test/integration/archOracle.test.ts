@@ -28,7 +28,10 @@ import { allHookNames, hookTable } from '../../src/engine/hookNames';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ModelSession } from '../../src/engine/llama/session';
 import { referenceForward } from '../../src/engine/reference/forward';
-import { ARCH_FIXTURE_NAMES, ARCH_FIXTURES, archFixtureTensors, ensureArchFixture, type ArchFixtureName } from '../fixtures/archModels';
+import { GgmlType } from '../../src/engine/gguf/ggmlTypes';
+import { encodeTensor, readTokenizerMetadata } from '../../src/engine/gguf/llamaWriter';
+import { validateModelPath } from '../../src/engine/gguf/validate';
+import { ARCH_FIXTURE_NAMES, ARCH_FIXTURES, archFixtureTensors, archMetadata, archTensorShapes, ensureArchFixture, vocabFile, type ArchFixtureName } from '../fixtures/archModels';
 import { maxAbs, maxAbsDiff } from '../fixtures/compare';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. I like the red ball, and my friend plays in the court!';
@@ -295,7 +298,13 @@ describe('every supported family on a tiny model with its real vocabulary', () =
           for (let i = 0; i < d; i++) z += router[e * d + i]! * ln2[p * d + i]!;
           return z;
         });
-        pairs.add(Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!).slice(0, nExpertsUsed).sort().join(','));
+        const pair = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!).slice(0, nExpertsUsed).sort().join(',');
+        pairs.add(pair);
+        // llama.cpp's router probabilities (hook_expert_weights, node ffn_moe_probs) are a distribution with the same top k
+        const probs = c.row('blocks.0.mlp.hook_expert_weights', p);
+        assert.equal(probs.length, nExperts);
+        assert.ok(Math.abs(probs.reduce((acc, v) => acc + v, 0) - 1) <= 1e-6, `pos ${p}: router probabilities sum to 1`);
+        assert.equal(Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!).slice(0, nExpertsUsed).sort().join(','), pair, `pos ${p}: the same experts`);
       }
       assert.ok(pairs.size >= 4, `${pairs.size} distinct expert pairs over ${c.nPos} tokens`);
       // the same reference with every expert run at equal weight lands far from llama.cpp
@@ -304,11 +313,13 @@ describe('every supported family on a tiny model with its real vocabulary', () =
       assert.ok(maxAbsDiff(dense, got) > 1e-2 * maxAbs(got), 'the mean of all experts is not what llama.cpp computes');
     });
 
-    test('a qwen3moe hook the family does not offer is refused with its reason; hook_mlp_out is the routed sum (ffn_moe_out)', async () => {
+    test('a qwen3moe hook the family does not offer is refused with its reason; hook_mlp_out is the routed sum (ffn_moe_out), hook_expert_weights the router (ffn_moe_probs)', async () => {
       const s = await session(name);
       const tokens = s.tokenize('I like the red ball').tokens.map((t) => t.id);
       assert.throws(() => s.run(tokens, { hooks: ['blocks.0.hook_attn_out'] }), (e: unknown) => e instanceof InnerWorldError && e.message.startsWith('Qwen3-MoE models have no blocks.0.hook_attn_out'));
       assert.equal(hookTable(2, 'qwen3moe').get('ffn_moe_out-1')?.hook, 'blocks.1.hook_mlp_out');
+      assert.equal(hookTable(2, 'qwen3moe').get('ffn_moe_probs-0')?.hook, 'blocks.0.mlp.hook_expert_weights');
+      assert.deepEqual(s.run(tokens, { hooks: ['blocks.1.mlp.hook_expert_weights'] }).get('blocks.1.mlp.hook_expert_weights').shape, [tokens.length, spec.moe.nExperts]);
     });
   });
 
@@ -321,5 +332,34 @@ describe('every supported family on a tiny model with its real vocabulary', () =
     assert.ok(c.nPos > 8, 'the prompt crosses the window');
     // llama.cpp's logits never leave (-cap, cap): the soft-cap is applied
     assert.ok(maxAbs(c.logits!.data) < 3, 'logits are capped');
+  });
+});
+
+describe('the preflight checks every supported family (SUPPORTED_ARCHS), not only llama', () => {
+  /** a family fixture's file with one tensor's shape replaced (zeros: the preflight reads no data) */
+  const writeWith = (dir: string, name: ArchFixtureName, tensor: string, dims: number[] | undefined): string => {
+    const spec = ARCH_FIXTURES[name];
+    const tokenizer = readTokenizerMetadata(vocabFile(spec.vocab));
+    const nVocab = (tokenizer.get('tokenizer.ggml.tokens')!.value as unknown[]).length;
+    const file = path.join(dir, `${name}-${tensor}.gguf`);
+    const tensors = archTensorShapes(spec, nVocab).map((t) => (t.name === tensor && dims ? { ...t, dims } : t));
+    writeGguf(file, {
+      metadata: [...archMetadata(spec, nVocab), ...tokenizer],
+      tensors: tensors.map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: () => encodeTensor(GgmlType.F32, new Float32Array(t.dims.reduce((a, b) => a * b, 1)), t.dims[0]!) })),
+    });
+    return file;
+  };
+
+  test('a qwen2 attn_k and a phi3 fused attn_qkv of the wrong shape are refused before llama.cpp sees them; the sound files pass, phi3\'s fused gate/up included', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arch-preflight-'));
+    try {
+      validateModelPath(writeWith(dir, 'phi3-fused', 'none', undefined));
+      validateModelPath(writeWith(dir, 'qwen3moe-experts', 'none', undefined));
+      assert.throws(() => validateModelPath(writeWith(dir, 'qwen2-bias', 'blk.1.attn_k.weight', [64, 48])), (e: unknown) => e instanceof InnerWorldError && e.code === 'bad-gguf' && /tensor blk\.1\.attn_k\.weight is \[64, 48\] but the hyperparameters say \[64, 32\]/.test(e.message));
+      assert.throws(() => validateModelPath(writeWith(dir, 'phi3-fused', 'blk.0.attn_qkv.weight', [64, 64 * 2])), (e: unknown) => e instanceof InnerWorldError && /tensor blk\.0\.attn_qkv\.weight is \[64, 128\] but the hyperparameters say \[64, 192\]/.test(e.message));
+      assert.throws(() => validateModelPath(writeWith(dir, 'phi3-fused', 'blk.1.ffn_up.weight', [64, 128])), (e: unknown) => e instanceof InnerWorldError && /tensor blk\.1\.ffn_up\.weight is \[64, 128\] but the hyperparameters say \[64, 256\]/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

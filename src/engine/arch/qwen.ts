@@ -41,7 +41,11 @@ export const qwen3moe: ArchTable = {
   ...qwen3,
   arch: 'qwen3moe',
   label: 'Qwen3-MoE',
-  perLayerNodes: qwen3.perLayerNodes.map((n) => (n.node === 'ffn_out-{l}' ? { ...n, node: 'ffn_moe_out-{l}' } : n)),
+  perLayerNodes: [
+    ...qwen3.perLayerNodes.map((n) => (n.node === 'ffn_out-{l}' ? { ...n, node: 'ffn_moe_out-{l}' } : n)),
+    // the router's softmax over every expert, before the top k are picked (TransformerLens's name)
+    { node: 'ffn_moe_probs-{l}', hook: 'blocks.{l}.mlp.hook_expert_weights', layout: 'pos_by_dim', width: 'experts' }, // [pos, n_experts]
+  ],
   weights: {
     ...SEPARATE_WEIGHTS,
     W_gate: { tensor: 'ffn_gate_exps', experts: true },

@@ -12,8 +12,8 @@ export interface HookDef {
   /** hook name; `{l}` is the layer */
   readonly hook: string;
   readonly layout: HookLayout;
-  /** row width of a pos_by_dim hook: d_model, or the heads side by side (n_heads * d_head) */
-  readonly width?: 'd_model' | 'heads';
+  /** row width of a pos_by_dim hook: d_model, the heads side by side (n_heads * d_head), or one value per expert */
+  readonly width?: 'd_model' | 'heads' | 'experts';
 }
 
 /** Which rows of a fused tensor a role owns. */

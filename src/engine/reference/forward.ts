@@ -97,6 +97,7 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
           return gatedFfn(x, we('W_gate'), we('W_in'), we('W_out'), hp.dFfExpert);
         })
       : gatedFfn(ln2, w('W_gate', l), w('W_in', l), w('W_out', l), dFf); // [pos, d_model]
+    if (model.isMoe) keep(`${b}.mlp.hook_expert_weights`, routerProbs(ln2, model.full(model.weight('W_gate_inp', l)), hp.nExperts));
     const postFfn = vec(extra.ffnPostNorm, l);
     if (postFfn) mlpOut = rmsNorm(mlpOut, postFfn, eps);
     keep(`${b}.hook_mlp_out`, mlpOut);
@@ -124,12 +125,11 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
  * sum of the kept experts' FFNs. `expert(x, e)` runs expert e's FFN on rows x. [pos, d_model]
  */
 export function routedFfn(x: Mat, router: Float32Array, recipe: MoeRecipe, nExperts: number, nUsed: number, expert: (x: Mat, e: number) => Mat): Mat {
-  const probs = linear(x, router, nExperts); // [pos, n_expert] router logits, softmax below
+  const probs = routerProbs(x, router, nExperts); // [pos, n_expert]
   const out = mat(x.rows, x.cols); // [pos, d_model]
   const d = out.cols;
   for (let r = 0; r < x.rows; r++) {
     const p = probs.data.subarray(r * nExperts, (r + 1) * nExperts);
-    softmaxPrefix(p, nExperts);
     const picked = Array.from(p.keys()).sort((a, b) => p[b]! - p[a]!).slice(0, nUsed);
     let sum = picked.reduce((acc, e) => acc + p[e]!, 0);
     if (!recipe.normalizeTopK) sum = 1;
@@ -141,6 +141,13 @@ export function routedFfn(x: Mat, router: Float32Array, recipe: MoeRecipe, nExpe
     }
   }
   return out;
+}
+
+/** softmax(W_gate_inp x) per row: the router's probability of every expert, [pos, n_expert]. */
+export function routerProbs(x: Mat, router: Float32Array, nExperts: number): Mat {
+  const probs = linear(x, router, nExperts); // router logits
+  for (let r = 0; r < x.rows; r++) softmaxPrefix(probs.data.subarray(r * nExperts, (r + 1) * nExperts), nExperts);
+  return probs;
 }
 
 /**
