@@ -148,7 +148,8 @@ export class Workbench {
    * SentencePiece's or byte-level BPE's space marker or as a control token ("▁play", "Ġplay",
    * "<s>"), or text that tokenizes to one token, read as a word: "play" is "▁play" in SentencePiece
    * and "Ġplay" in byte-level BPE (Llama 3, Qwen: their tokenizer adds no space of its own), never
-   * the word-piece "play"; text that is one token only without the space (",", "ing") is that token.
+   * the word-piece "play"; punctuation (",") and text that is one token only without the space are
+   * that token.
    */
   async resolveWord(word: string): Promise<{ token: number; text: string }> {
     const vocab = this.file().tokens;
@@ -164,8 +165,9 @@ export class Workbench {
     }
     const tokenizer = await this.tokenizer();
     // byte-level BPE spells a word after a space "Ġword", and tokenizing "word" alone gives the
-    // word-piece: ask for " word" first
-    if (this.file().file.get('tokenizer.ggml.model') === 'gpt2' && !/^\s/.test(word)) {
+    // word-piece: a word (it starts with a letter or digit) is asked for as " word" first;
+    // punctuation stays as typed ("," not "Ġ,")
+    if (this.file().file.get('tokenizer.ggml.model') === 'gpt2' && /^[\p{L}\p{N}]/u.test(word)) {
       const spaced = tokenizer.ids(` ${word}`, false);
       if (spaced.length === 1) return { token: spaced[0]!, text: vocab[spaced[0]!]! };
     }
