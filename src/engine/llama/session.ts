@@ -29,7 +29,7 @@ export interface SessionOptions {
   freeRam?: number;
 }
 
-export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain'> {
+export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain' | 'nExperts' | 'nExpertsUsed'> {
   readonly path: string;
   readonly name: string;
   readonly description: string | undefined;
@@ -110,10 +110,10 @@ export class ModelSession {
     try {
       const hp = file.hparams;
       if (!SUPPORTED_ARCHS.has(hp.arch)) {
-        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model, an architecture LLM Inner World does not run yet; it runs ${supportedArchLabels()} models (Llama 2 and 3, Mistral, TinyLlama, Qwen 2, 2.5 and 3, Gemma 2 and 3, Phi-3 and Phi-4 mini ...). Its weights can still be browsed with the weight views.`);
+        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model, an architecture LLM Inner World does not run yet; it runs ${supportedArchLabels()} models (Llama 2 and 3, Mistral, TinyLlama, Qwen 2, 2.5 and 3, Qwen3 MoE, Gemma 2 and 3, Phi-3 and Phi-4 mini ...). Its weights can still be browsed with the weight views.`);
       }
       const experts = file.file.get(`${hp.arch}.expert_count`);
-      if (typeof experts === 'number' && experts > 0) {
+      if (typeof experts === 'number' && experts > 0 && !file.archTable.moe) {
         throw new InnerWorldError('not-llama', `${file.name} is a mixture-of-experts model (${experts} experts per layer), which LLM Inner World does not run yet: its FFN output is not one set of W_gate / W_in / W_out. Its attention weights can still be browsed with the weight views.`);
       }
       file.validate();
@@ -149,6 +149,8 @@ export class ModelSession {
         dFf: hp.dFf,
         nVocab: hp.nVocab,
         nCtxTrain: hp.nCtxTrain,
+        nExperts: hp.nExperts,
+        nExpertsUsed: hp.nExpertsUsed,
         maxContext,
         fileBytes,
         backend: gpuLayers > 0 ? backend.label : 'CPU',
