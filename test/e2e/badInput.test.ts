@@ -141,7 +141,7 @@ describe('bad input and impatient users (code-server + Chromium, demo model)', {
   ] as const) {
     test(`loading ${name}: the reason, then what to do; the demo model loads again afterwards`, async () => {
       await wb().clearNotifications();
-      await loadModelPick('Choose a GGUF file');
+      await loadModelPick('Browse');
       // VS Code's own file dialog (a quick input in the browser) fills its folder in after it opens
       const input = wb().page.locator('.quick-input-widget input');
       await input.waitFor();
