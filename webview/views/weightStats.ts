@@ -75,7 +75,8 @@ function render(s: Stats): void {
   const byLayer = new Map<number, Record<string, number>>();
   for (const e of s.entries) byLayer.set(e.layer, { ...byLayer.get(e.layer), [e.role]: e[axis] });
   tableBox.replaceChildren(table(`sd / mean |w| of ${what}`, ['layer', ...s.roles], [...byLayer].map(([l, v]) => [l, ...s.roles.map((r) => v[r] ?? Number.NaN)]), { id: 'stats' }));
-  rt.setStatus(`${s.entries.length} matrices read (${s.reducer}); the dashed line is a Gaussian's ${s.gaussian.toFixed(4)}.`, 'ok');
+  const source = s.fromCache === s.entries.length ? `from the cache of this file, computed by ${s.reducer}` : s.fromCache ? `${s.fromCache} from the cache, the rest by ${s.reducer}` : s.reducer;
+  rt.setStatus(`${s.entries.length} matrices read (${source}); the dashed line is a Gaussian's ${s.gaussian.toFixed(4)}.`, 'ok');
 }
 
 boot(VIEWS.weightStats, view);

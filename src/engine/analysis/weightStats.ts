@@ -5,6 +5,7 @@
 import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
 import type { TensorInfo } from '../gguf/reader';
 import { GAUSSIAN_SIGMA_OVER_MEAN_ABS, sigmaOverMeanAbs } from './math';
+import type { WeightStatsCache } from './weightStatsCache';
 
 /** Σv, Σv², Σ|v| for each vector along one axis. */
 export interface AxisSums {
@@ -52,6 +53,8 @@ export interface WeightStats {
   roles: WeightRole[];
   entries: WeightStatsEntry[];
   reducer: string;
+  /** matrices whose numbers came from the cache on disk (weightStatsCache.ts) */
+  fromCache: number;
 }
 
 /** Mean over vectors of sd/mean|v|. */
@@ -91,6 +94,8 @@ export interface WeightStatsOptions {
   layers?: readonly number[];
   /** called after each tensor (progress, cancellation by throwing) */
   onTensor?: (done: number, total: number, name: string) => void;
+  /** numbers kept across sessions: matrices found there are not read; new ones are added and saved */
+  cache?: WeightStatsCache;
 }
 
 export function weightStats(file: LlamaModelFile, reducer: TensorReducer, opts: WeightStatsOptions = {}): WeightStats {
@@ -100,20 +105,31 @@ export function weightStats(file: LlamaModelFile, reducer: TensorReducer, opts: 
   const jobs = layers.flatMap((layer) => roles.map((role) => ({ layer, role, t: file.weight(role, layer) })));
   jobs.sort((a, b) => a.t.offset - b.t.offset); // file order: one sequential sweep
   const entries: WeightStatsEntry[] = [];
-  jobs.forEach((j, i) => {
-    const sums = reducer.reduce(file, j.t);
-    const along = modelAxis(j.role) === 'rows' ? sums.rows : sums.cols;
-    const across = modelAxis(j.role) === 'rows' ? sums.cols : sums.rows;
-    entries.push({
-      layer: j.layer,
-      role: j.role,
-      alongModel: meanSigmaOverMean(along),
-      across: meanSigmaOverMean(across),
-      acrossAxis: j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads',
-      whole: wholeMatrix(sums.rows),
+  const cache = opts.cache;
+  let fromCache = 0;
+  let added = 0;
+  try {
+    jobs.forEach((j, i) => {
+      const acrossAxis = j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads';
+      const hit = cache?.get(j.t.name);
+      if (hit) {
+        entries.push({ layer: j.layer, role: j.role, ...hit, acrossAxis });
+        fromCache++;
+      } else {
+        const sums = reducer.reduce(file, j.t);
+        const along = modelAxis(j.role) === 'rows' ? sums.rows : sums.cols;
+        const across = modelAxis(j.role) === 'rows' ? sums.cols : sums.rows;
+        const e = { alongModel: meanSigmaOverMean(along), across: meanSigmaOverMean(across), whole: wholeMatrix(sums.rows) };
+        entries.push({ layer: j.layer, role: j.role, ...e, acrossAxis });
+        cache?.set(j.t.name, e, reducer.label);
+        added++;
+      }
+      opts.onTensor?.(i + 1, jobs.length, j.t.name);
     });
-    opts.onTensor?.(i + 1, jobs.length, j.t.name);
-  });
+  } finally {
+    if (cache && added) cache.save(); // a cancelled run keeps what it finished
+  }
   entries.sort((a, b) => a.layer - b.layer || roles.indexOf(a.role) - roles.indexOf(b.role));
-  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries, reducer: reducer.label };
+  const label = fromCache === jobs.length && cache ? cache.reducer || reducer.label : reducer.label;
+  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries, reducer: label, fromCache };
 }

@@ -173,7 +173,7 @@ export const ANALYSES = {
     needs: 'file',
     async run(wb, o: { roles?: readonly WeightRole[]; layers?: readonly number[] }) {
       for (const l of o.layers ?? []) wb.checkLayer(l);
-      return weightStats(wb.file(), await wb.reducer(), { roles: o.roles ?? STAT_ROLES, layers: o.layers });
+      return weightStats(wb.file(), await wb.reducer(), { roles: o.roles ?? STAT_ROLES, layers: o.layers, cache: wb.weightStatsCache() });
     },
     cli: {
       usage: '[--roles W_Q,W_K] [--layers 0,1]',
