@@ -28,6 +28,11 @@ export interface SessionOptions {
   kvType?: 'f32' | 'f16' | 'auto';
   /** most tokens one inspection may hold (default: the model's training context, at most 4096) */
   maxContext?: number;
+  /**
+   * let llama.cpp repack weights into its CPU extra buffer types (AMX, CPU_REPACK): a copy of the
+   * weights in anonymous memory. 'auto' (default): only for files up to REPACK_MAX_FILE_BYTES
+   */
+  repackWeights?: boolean | 'auto';
   /** an inspection context whose f32-sized KV cache exceeds this is freed after its decode (default KEEP_CONTEXT_MAX_BYTES) */
   keepContextBytes?: number;
 }
@@ -62,6 +67,13 @@ export interface BatchResult {
 }
 
 const UBATCH = 512;
+
+/**
+ * Larger files load without repacking: at 7B Q4_K_M the repacked copy was 2.85 GiB of anonymous
+ * memory (the mapped file costs none), most of the 3 GB an inspection may hold, and a short
+ * decode took the same CPU time without it (bench/results/inspectionMemory.md).
+ */
+export const REPACK_MAX_FILE_BYTES = 1024 ** 3;
 
 /** A KV cache up to this size stays f32 under kvType 'auto' (every small model, short 7B selections). */
 export const KV_F32_MAX_BYTES = 256 * 1024 ** 2;
@@ -137,7 +149,8 @@ export class ModelSession {
       const backend = await getBackend(opts.gpu ?? 'auto');
       const { layers, notice } = planOffload(backend, fileBytes, hp.nLayers, opts.gpuLayers ?? 'auto');
       const api = backend.native.llama;
-      const loadWith = (n: number): Ptr => api.llama_model_load_from_file(path, { ...api.llama_model_default_params(), n_gpu_layers: n });
+      const repack = opts.repackWeights === undefined || opts.repackWeights === 'auto' ? fileBytes <= REPACK_MAX_FILE_BYTES : opts.repackWeights;
+      const loadWith = (n: number): Ptr => api.llama_model_load_from_file(path, { ...api.llama_model_default_params(), n_gpu_layers: n, ...(repack ? {} : { use_extra_bufts: false }) });
       let model = loadWith(layers);
       let gpuLayers = layers;
       let finalNotice = notice;
