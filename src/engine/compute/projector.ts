@@ -7,6 +7,7 @@ import { InnerWorldError } from '../errors';
 import { GgmlType, bytesFor, typeName } from '../gguf/ggmlTypes';
 import type { Ptr } from '../llama/native';
 import type { Dictionary } from '../analysis/dictionary';
+import type { CopyCache } from './copyCache';
 import { RowConverter } from './convert';
 import { readTensor, type ComputeDevice } from './device';
 
@@ -30,13 +31,15 @@ export class Projector {
   /** the ggml type the products are computed in */
   readonly type: number;
   readonly bufferName: string;
-  /** L2 norms of the dictionary's stored rows */
-  readonly rowNorms: Float32Array;
+  /** whether the copy in the compute type came from the on-disk cache (not converted here) */
+  readonly fromCache: boolean;
+  private norms: Float32Array | undefined;
+  private readonly storedType: number;
   private readonly ctx: Ptr;
   private readonly buffers: Ptr[] = [];
   private readonly weight: Ptr; // [d_model, n_rows]
-  private readonly invNorm: Ptr; // [1, n_rows] ... broadcast over queries as [n_rows, 1]
-  private extraCtx: Ptr | undefined;
+  private invNorm: Ptr | undefined; // [1, n_rows] ... broadcast over queries as [n_rows, 1]; made on first cosine request
+  private normCtx: Ptr | undefined;
   private outs: [Ptr, Ptr] = [null, null];
   private disposed = false;
 
@@ -44,19 +47,60 @@ export class Projector {
     private readonly device: ComputeDevice,
     readonly dict: Dictionary,
     computeType: ComputeType = 'auto',
+    cache?: CopyCache,
   ) {
     const { native } = device;
     const b = native.base;
     this.nRows = dict.nRows;
     this.dModel = dict.dModel;
     const d = dict.dModel;
-    const stored = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
-    this.type = resolveType(computeType, stored, d, device.isGpu);
-    // read the rows once: their norms, and the bytes to upload in the compute type
-    const norms = new Float32Array(this.nRows);
-    const bytes = new Uint8Array(bytesFor(this.type, this.nRows * d));
+    this.storedType = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
+    this.type = resolveType(computeType, this.storedType, d, device.isGpu);
+    const { bytes, fromCache } = this.rowsInComputeType(cache);
+    this.fromCache = fromCache;
+
+    this.ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
+    this.weight = b.ggml_new_tensor_2d(this.ctx, this.type, d, this.nRows);
+    b.ggml_set_name(this.weight, `dict_${dict.name}`);
+    const special = device.weightBufferType(this.type, d, this.nRows);
+    this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
+    this.buffers.push(device.allocate(this.ctx, special?.buft)); // the weight alone (the AMX buffer takes weights only)
+    b.ggml_backend_tensor_set(this.weight, bytes, 0, bytes.byteLength); // whole: the AMX buffer repacks whole tensors only
+  }
+
+  /**
+   * The dictionary's rows in the compute type. The stored type is read as it is (no conversion, norms
+   * later if ever asked for); another type comes from the on-disk cache or is converted here (and cached),
+   * with the norms from the same pass.
+   */
+  private rowsInComputeType(cache: CopyCache | undefined): { bytes: Uint8Array; fromCache: boolean } {
+    const { dict } = this;
+    const d = this.dModel;
+    const src = dict.source;
+    if (this.type === this.storedType) {
+      const bytes = src.kind === 'tensor' ? src.file.file.readTensorBytes(src.tensor, 0, bytesFor(this.type, this.nRows * d)) : new Uint8Array(src.data.buffer, src.data.byteOffset, this.nRows * d * 4);
+      return { bytes, fromCache: false };
+    }
     const rowBytes = bytesFor(this.type, d);
-    const converter = new RowConverter(device, stored, this.type, d, Math.min(UPLOAD_ROWS, this.nRows));
+    const total = rowBytes * this.nRows + 4 * this.nRows; // [rows in the compute type][norms, float32]
+    const file = cache?.fileFor(dict, this.type);
+    const cached = file ? cache!.read(file, total) : undefined;
+    const all = cached ?? new Uint8Array(total);
+    const bytes = all.subarray(0, rowBytes * this.nRows);
+    const norms = new Float32Array(all.buffer, all.byteOffset + rowBytes * this.nRows, this.nRows);
+    if (!cached) {
+      this.convertRows((start, count) => ({ norms: norms.subarray(start, start + count), out: bytes.subarray(start * rowBytes, (start + count) * rowBytes) }), this.type);
+      if (file) cache!.write(file, all);
+    }
+    this.norms = norms;
+    return { bytes, fromCache: cached !== undefined };
+  }
+
+  /** Every block of stored rows through a RowConverter to `target` (norms always; bytes when asked). */
+  private convertRows(into: (start: number, count: number) => { norms: Float32Array; out?: Uint8Array }, target: number): void {
+    const { dict } = this;
+    const d = this.dModel;
+    const converter = new RowConverter(this.device, this.storedType, target, d, Math.min(UPLOAD_ROWS, this.nRows));
     try {
       for (let start = 0; start < this.nRows; start += UPLOAD_ROWS) {
         const count = Math.min(UPLOAD_ROWS, this.nRows - start);
@@ -64,33 +108,34 @@ export class Projector {
           dict.source.kind === 'tensor'
             ? dict.source.file.file.readRowBytes(dict.source.tensor, start, count)
             : new Uint8Array(dict.source.data.buffer, dict.source.data.byteOffset + start * d * 4, count * d * 4);
-        converter.convert(raw, count, norms.subarray(start, start + count), bytes.subarray(start * rowBytes, (start + count) * rowBytes));
+        const dst = into(start, count);
+        converter.convert(raw, count, dst.norms, dst.out);
       }
     } finally {
       converter.dispose();
     }
-    this.rowNorms = norms;
+  }
 
-    this.ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
-    const weightCtx = this.ctx;
-    this.weight = b.ggml_new_tensor_2d(weightCtx, this.type, d, this.nRows);
-    b.ggml_set_name(this.weight, `dict_${dict.name}`);
-    const special = device.weightBufferType(this.type, d, this.nRows);
-    this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
-    if (special) {
-      // the weight alone in the special buffer; the norms in an ordinary one
-      this.buffers.push(device.allocate(weightCtx, special.buft));
-      const normCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 2, mem_buffer: null, no_alloc: true });
-      this.invNorm = b.ggml_new_tensor_2d(normCtx, GgmlType.F32, this.nRows, 1);
-      this.buffers.push(device.allocate(normCtx));
-      this.extraCtx = normCtx;
-    } else {
-      this.invNorm = b.ggml_new_tensor_2d(weightCtx, GgmlType.F32, this.nRows, 1);
-      this.buffers.push(device.allocate(weightCtx));
+  /** L2 norms of the dictionary's stored rows (from ggml's dequantization), computed on first use. */
+  get rowNorms(): Float32Array {
+    if (!this.norms) {
+      const norms = new Float32Array(this.nRows);
+      this.convertRows((start, count) => ({ norms: norms.subarray(start, start + count) }), this.storedType);
+      this.norms = norms;
     }
-    b.ggml_backend_tensor_set(this.weight, bytes, 0, bytes.byteLength); // whole: the AMX buffer repacks whole tensors only
-    const inv = Float32Array.from(norms, (x) => (x > 0 ? 1 / x : 0));
-    b.ggml_backend_tensor_set(this.invNorm, inv, 0, inv.byteLength);
+    return this.norms;
+  }
+
+  /** 1 / norm per row on the device, for cosine requests. */
+  private inverseNorms(): Ptr {
+    if (this.invNorm) return this.invNorm;
+    const b = this.device.native.base;
+    const inv = Float32Array.from(this.rowNorms, (x) => (x > 0 ? 1 / x : 0));
+    this.normCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 2, mem_buffer: null, no_alloc: true });
+    const t = b.ggml_new_tensor_2d(this.normCtx, GgmlType.F32, this.nRows, 1);
+    this.buffers.push(this.device.allocate(this.normCtx));
+    b.ggml_backend_tensor_set(t, inv, 0, inv.byteLength);
+    return (this.invNorm = t);
   }
 
   get typeName(): string {
@@ -106,6 +151,7 @@ export class Projector {
     if (k === 0 || nq === 0) return { k, rows, values };
     const chunk = Math.max(1, Math.floor(MAX_SCORES / this.nRows));
     const b = this.device.native.base;
+    const invNorm = opts.rowNormalize ? this.inverseNorms() : undefined;
     for (let q0 = 0; q0 < nq; q0 += chunk) {
       const n = Math.min(chunk, nq - q0);
       const idx = new Int32Array(k * n);
@@ -116,7 +162,7 @@ export class Projector {
           const q = b.ggml_new_tensor_2d(ctx, GgmlType.F32, this.dModel, n);
           b.ggml_set_input(q);
           let s = b.ggml_mul_mat(ctx, this.weight, q); // [n_rows, n]
-          if (opts.rowNormalize) s = b.ggml_mul(ctx, s, this.invNorm);
+          if (invNorm) s = b.ggml_mul(ctx, s, invNorm);
           if (opts.abs) s = b.ggml_abs(ctx, s);
           if (opts.softmax && opts.softcap) s = b.ggml_scale(ctx, b.ggml_tanh(ctx, b.ggml_scale(ctx, s, 1 / opts.softcap)), opts.softcap);
           if (opts.softmax) s = b.ggml_soft_max(ctx, s);
@@ -170,7 +216,7 @@ export class Projector {
     const b = this.device.native.base;
     for (const buf of this.buffers) b.ggml_backend_buffer_free(buf);
     b.ggml_free(this.ctx);
-    if (this.extraCtx) b.ggml_free(this.extraCtx);
+    if (this.normCtx) b.ggml_free(this.normCtx);
   }
 
   private check(queries: Float32Array): number {
