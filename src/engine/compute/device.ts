@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import { InnerWorldError } from '../errors';
 import { GgmlType } from '../gguf/ggmlTypes';
-import { cpuExtraBufferTypeHandles, createCpuThreadpool, freeCpuThreadpool, setBackendThreads, setCpuBackendThreadpool, type Native, type Ptr } from '../llama/native';
+import { cpuExtraBufferTypeHandles, cpuFeatures, createCpuThreadpool, freeCpuThreadpool, setBackendThreads, setCpuBackendThreadpool, type Native, type Ptr } from '../llama/native';
 
 const DEVICE_CPU = 0;
 const DEVICE_GPU = 1;
@@ -43,6 +43,12 @@ export class ComputeDevice {
     readonly threads: number,
     private readonly amxBuft: Ptr | undefined,
     private readonly pool: { free(): void } | undefined,
+    /**
+     * The type a dictionary copy is multiplied fastest in on this CPU: Q8_0 with AMX (its tile
+     * kernel) or without AVX512_BF16; BF16 where the CPU multiplies bf16 pairs (vdpbf16ps: llamafile's
+     * tinyBLAS), measured faster there than ggml's Q8_0 x Q8_0 kernel (bench/results/peer.md).
+     */
+    readonly copyType: number,
   ) {
     this.galloc = native.base.ggml_gallocr_new(native.base.ggml_backend_get_default_buffer_type(backend));
   }
@@ -73,8 +79,9 @@ export class ComputeDevice {
       else if (tp) freeCpuThreadpool(native, tp);
       if (opts.amx ?? true) amx = cpuExtraBufferTypeHandles(native).find((b) => b.name === 'AMX')?.buft;
     }
-    const label = isGpu ? `${g.ggml_backend_dev_description(dev)}` : `CPU, ${threads} thread${threads > 1 ? 's' : ''}${amx ? ', AMX' : ''}`;
-    return new ComputeDevice(native, backend, isGpu, label, threads, amx, pool);
+    const bf16 = !isGpu && !amx && cpuFeatures(native).includes('AVX512_BF16');
+    const label = isGpu ? `${g.ggml_backend_dev_description(dev)}` : `CPU, ${threads} thread${threads > 1 ? 's' : ''}${amx ? ', AMX' : ''}${bf16 ? ', AVX512_BF16' : ''}`;
+    return new ComputeDevice(native, backend, isGpu, label, threads, amx, pool, bf16 ? GgmlType.BF16 : GgmlType.Q8_0);
   }
 
   /**

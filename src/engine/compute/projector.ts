@@ -11,7 +11,7 @@ import type { CopyCache } from './copyCache';
 import { RowConverter } from './convert';
 import { readTensor, type ComputeDevice } from './device';
 
-export type ComputeType = 'auto' | 'stored' | 'q8_0' | 'f16' | 'f32';
+export type ComputeType = 'auto' | 'stored' | 'q8_0' | 'bf16' | 'f16' | 'f32';
 
 export interface ProjectOptions {
   k: number;
@@ -55,7 +55,7 @@ export class Projector {
     this.dModel = dict.dModel;
     const d = dict.dModel;
     this.storedType = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
-    this.type = resolveType(computeType, this.storedType, d, device.isGpu);
+    this.type = resolveType(computeType, this.storedType, d, device.isGpu, device.copyType);
     const { bytes, fromCache } = this.rowsInComputeType(cache);
     this.fromCache = fromCache;
 
@@ -226,8 +226,8 @@ export class Projector {
   }
 }
 
-/** The type products are computed in. */
-export function resolveType(computeType: ComputeType, stored: number, rowLen: number, gpu: boolean): number {
+/** The type products are computed in; `cpuCopy` is the device's fastest copy type (Q8_0 or BF16). */
+export function resolveType(computeType: ComputeType, stored: number, rowLen: number, gpu: boolean, cpuCopy: number = GgmlType.Q8_0): number {
   switch (computeType) {
     case 'stored':
       return stored;
@@ -235,11 +235,15 @@ export function resolveType(computeType: ComputeType, stored: number, rowLen: nu
       return GgmlType.F32;
     case 'f16':
       return GgmlType.F16;
+    case 'bf16':
+      return GgmlType.BF16;
     case 'q8_0':
       if (rowLen % 32 !== 0) throw new InnerWorldError('bad-argument', `Q8_0 needs rows that are a multiple of 32 long, not ${rowLen}`);
       return GgmlType.Q8_0;
     case 'auto':
-      // the GPU multiplies the stored types fast; on a CPU Q8_0 has the fastest kernels
-      return gpu || rowLen % 32 !== 0 ? stored : GgmlType.Q8_0;
+      // the GPU multiplies the stored types fast; on a CPU a Q8_0 or BF16 copy has the fastest kernels
+      if (gpu) return stored;
+      if (cpuCopy === GgmlType.BF16) return GgmlType.BF16;
+      return rowLen % 32 !== 0 ? stored : GgmlType.Q8_0;
   }
 }
