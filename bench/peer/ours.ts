@@ -6,6 +6,7 @@ import * as readline from 'node:readline';
 import type { ActivationCache } from '../../src/engine/activations';
 import { lens } from '../../src/engine/analysis/lens';
 import { patternHook, stateHook, type HookName } from '../../src/engine/hookNames';
+import { GgmlEngine } from '../../src/engine/compute/engine';
 import { Workbench } from '../../src/engine/workbench/workbench';
 
 let wb: Workbench | undefined;
@@ -48,13 +49,22 @@ async function handle(c: { cmd: string; [k: string]: unknown }): Promise<unknown
       const nLayers = wb!.file().hparams.nLayers;
       const positions = cache!.tokens.map((_, i) => i);
       const rows: number[][] = [];
+      let upload = 0;
+      const copies: string[] = [];
       for (const name of ['input', 'output'] as const) {
         const dict = await wb!.dictionary(name);
+        if (engine instanceof GgmlEngine) {
+          // the dictionary's device copy, made (or read from the disk cache) on first use: timed apart
+          const u0 = now();
+          const p = engine.projector(dict);
+          upload += now() - u0;
+          copies.push(`${p.typeName}${p.fromCache ? ' from the disk cache' : ''}`);
+        }
         const r = lens(engine, dict, cache!, { positions, nLayers, k: c.k as number, tokenText: (id) => wb!.tokenText(id) });
         rows.push(r.positions.flatMap((p) => p.layers.flatMap((l) => l.words.map((w) => w.token))));
       }
       const t = now() - t0;
-      return c.rows ? { ms: t, rows } : { ms: t };
+      return { ms: t, upload, copies: copies.join(', '), ...(c.rows ? { rows } : {}) };
     }
     case 'memory':
       return { peakKb: process.resourceUsage().maxRSS };

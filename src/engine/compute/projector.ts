@@ -56,44 +56,68 @@ export class Projector {
     const d = dict.dModel;
     this.storedType = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
     this.type = resolveType(computeType, this.storedType, d, device.isGpu, device.copyType);
-    const { bytes, fromCache } = this.rowsInComputeType(cache);
-    this.fromCache = fromCache;
-
     this.ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
     this.weight = b.ggml_new_tensor_2d(this.ctx, this.type, d, this.nRows);
     b.ggml_set_name(this.weight, `dict_${dict.name}`);
     const special = device.weightBufferType(this.type, d, this.nRows);
     this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
     this.buffers.push(device.allocate(this.ctx, special?.buft)); // the weight alone (the AMX buffer takes weights only)
-    b.ggml_backend_tensor_set(this.weight, bytes, 0, bytes.byteLength); // whole: the AMX buffer repacks whole tensors only
+    this.fromCache = this.upload(cache, special !== undefined);
   }
 
   /**
-   * The dictionary's rows in the compute type. The stored type is read as it is (no conversion, norms
-   * later if ever asked for); another type comes from the on-disk cache or is converted here (and cached),
-   * with the norms from the same pass.
+   * The dictionary's rows into the device tensor, in the compute type. The stored type is read as it
+   * is (no conversion; norms later if ever asked for); another type is streamed from the on-disk
+   * cache, or converted here (norms from the same pass) and cached. An ordinary buffer is filled block
+   * by block, so no second whole copy is held in memory; the AMX buffer repacks whole tensors only.
+   * Returns whether the rows came from the cache.
    */
-  private rowsInComputeType(cache: CopyCache | undefined): { bytes: Uint8Array; fromCache: boolean } {
+  private upload(cache: CopyCache | undefined, whole: boolean): boolean {
+    const b = this.device.native.base;
     const { dict } = this;
     const d = this.dModel;
     const src = dict.source;
-    if (this.type === this.storedType) {
-      const bytes = src.kind === 'tensor' ? src.file.file.readTensorBytes(src.tensor, 0, bytesFor(this.type, this.nRows * d)) : new Uint8Array(src.data.buffer, src.data.byteOffset, this.nRows * d * 4);
-      return { bytes, fromCache: false };
-    }
     const rowBytes = bytesFor(this.type, d);
-    const total = rowBytes * this.nRows + 4 * this.nRows; // [rows in the compute type][norms, float32]
-    const file = cache?.fileFor(dict, this.type);
-    const cached = file ? cache!.read(file, total) : undefined;
-    const all = cached ?? new Uint8Array(total);
-    const bytes = all.subarray(0, rowBytes * this.nRows);
-    const norms = new Float32Array(all.buffer, all.byteOffset + rowBytes * this.nRows, this.nRows);
-    if (!cached) {
-      this.convertRows((start, count) => ({ norms: norms.subarray(start, start + count), out: bytes.subarray(start * rowBytes, (start + count) * rowBytes) }), this.type);
-      if (file) cache!.write(file, all);
+    const set = (bytes: Uint8Array, offset: number): void => b.ggml_backend_tensor_set(this.weight, bytes, offset, bytes.byteLength);
+    if (this.type === this.storedType) {
+      if (src.kind === 'f32') set(new Uint8Array(src.data.buffer, src.data.byteOffset, this.nRows * d * 4), 0);
+      else if (whole) set(src.file.file.readTensorBytes(src.tensor, 0, rowBytes * this.nRows), 0);
+      else for (let r = 0; r < this.nRows; r += UPLOAD_ROWS) set(src.file.file.readRowBytes(src.tensor, r, Math.min(UPLOAD_ROWS, this.nRows - r)), r * rowBytes);
+      return false;
     }
-    this.norms = norms;
-    return { bytes, fromCache: cached !== undefined };
+    const normBytes = 4 * this.nRows;
+    const total = normBytes + rowBytes * this.nRows; // [norms, float32][rows in the compute type]: the norms aligned
+    const file = cache?.fileFor(dict, this.type);
+    if (file) {
+      const norms = new Float32Array(this.nRows);
+      const normView = new Uint8Array(norms.buffer);
+      const rows: Uint8Array | undefined = whole ? new Uint8Array(rowBytes * this.nRows) : undefined;
+      const ok = cache!.readInto(file, total, (chunk, offset) => {
+        // a chunk may straddle the norms and the rows
+        const inNorms = Math.max(0, Math.min(chunk.byteLength, normBytes - offset));
+        if (inNorms > 0) normView.set(chunk.subarray(0, inNorms), offset);
+        if (inNorms < chunk.byteLength) {
+          const part = chunk.subarray(inNorms);
+          const at = offset + inNorms - normBytes;
+          if (rows) rows.set(part, at);
+          else set(part, at);
+        }
+      });
+      if (ok) {
+        if (rows) set(rows, 0);
+        this.norms = norms;
+        return true;
+      }
+    }
+    // convert (a damaged or missing cache file is overwritten)
+    const all = new Uint8Array(total);
+    const norms = new Float32Array(all.buffer, 0, this.nRows);
+    const bytes = all.subarray(normBytes);
+    this.convertRows((start, count) => ({ norms: norms.subarray(start, start + count), out: bytes.subarray(start * rowBytes, (start + count) * rowBytes) }), this.type);
+    set(bytes, 0);
+    if (file) cache!.write(file, all);
+    this.norms = norms.slice();
+    return false;
   }
 
   /** Every block of stored rows through a RowConverter to `target` (norms always; bytes when asked). */
