@@ -54,7 +54,30 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerCommands(services),
     vscode.window.registerTreeDataProvider('innerWorld.model', tree),
     registerTokenHover(services),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      // the backend is fixed for the life of an engine process: a new process takes the new one
+      if (e.affectsConfiguration('innerWorld.gpu')) {
+        c.output.info(`innerWorld.gpu is now ${config.gpu()}: restarting the engine`);
+        engine.restart();
+        ranges.clear();
+        views.markAllStale('The engine restarted for the new GPU setting: re-inspect to read the text again.');
+        void model.reload();
+      } else if (e.affectsConfiguration('innerWorld.modelPath')) {
+        // the setting is the user's latest word on which model to run
+        ranges.clear();
+        void model.forgetChoice().then(() => model.reload());
+      }
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      if (config.modelPath()) void model.forgetChoice().then(() => model.reload());
+    }),
   );
+  const ignored = config.modelPathIgnoredByTrust();
+  if (ignored) {
+    void vscode.window.showWarningMessage(
+      `Inner World: this workspace sets innerWorld.modelPath ("${ignored}"), which is not loaded because the workspace is not trusted. Trust the workspace to use it, or load a model with "Inner World: Load Model...".`,
+    );
+  }
 }
 
 export function deactivate(): void {

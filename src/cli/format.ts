@@ -69,7 +69,7 @@ export function formatTable(command: string, result: unknown): string | undefine
       // where the article's tally does not apply (another architecture, no weights) its notes say so
       const a = r.tally.article ?? { dictionaries: '', attentionPerLayer: '', ffnPerLayer: '', normsPerLayer: '', finalNorm: '', ropeFreqs: '', total: '' };
       return [
-        `${r.name}: ${r.hparams.nLayers} layers, d_model ${r.hparams.dModel}, ${r.hparams.nHeads} heads (${r.hparams.nKvHeads} kv), d_ff ${r.hparams.dFf}, vocabulary ${r.hparams.nVocab}`,
+        `${r.name}: ${r.hparams.nLayers} layers, d_model ${r.hparams.dModel}, ${r.hparams.nHeads} heads (${r.hparams.nKvHeads} kv), ${r.hparams.nExperts > 0 ? `${r.hparams.nExperts} experts (${r.hparams.nExpertsUsed} per token) of d_ff ${r.hparams.dFfExpert}` : `d_ff ${r.hparams.dFf}`}, vocabulary ${r.hparams.nVocab}`,
         '',
         table(['term', 'article', 'file'], [
           ['dictionaries', a.dictionaries, f.dictionaries],
@@ -79,6 +79,7 @@ export function formatTable(command: string, result: unknown): string | undefine
           ['final RMSNorm', a.finalNorm, f.finalNorm],
           ['rotary frequencies', a.ropeFreqs, f.ropeFreqs],
           ['total', a.total.toLocaleString('en-US'), f.total.toLocaleString('en-US')],
+          ...(r.tally.experts ? [['active per token', '', r.tally.experts.activePerToken.toLocaleString('en-US')]] : []),
         ]),
         ...r.tally.notes.map((n: string) => `note: ${n}`),
         '',
@@ -90,7 +91,7 @@ export function formatTable(command: string, result: unknown): string | undefine
       return table(['layer', 'role', 'name', 'shape', 'type', 'params', 'bytes'], (result as TensorRow[]).map((t) => [t.layer ?? '', t.role, t.name, t.shape.join(' x '), t.type, t.params, t.bytes]));
     case 'weight-stats': {
       const r = result as WeightStats;
-      return `sd / mean|w| (Gaussian: ${r.gaussian.toFixed(4)})\n` + table(['layer', 'matrix', 'along d_model', 'across', 'axis', 'whole'], r.entries.map((e) => [e.layer, e.role, e.alongModel, e.across, e.acrossAxis, e.whole]));
+      return `sd / mean|w| (Gaussian: ${r.gaussian.toFixed(4)})\n` + table(['layer', 'matrix', 'along d_model', 'across', 'axis', 'whole'], r.entries.map((e) => [e.layer, e.matrix, e.alongModel, e.across, e.acrossAxis, e.whole]));
     }
     case 'head-map': {
       const r = result as HeadMap;

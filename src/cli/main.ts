@@ -13,7 +13,7 @@ import { formatTable } from './format';
 export const EXIT = { ok: 0, usage: 1, badInput: 2, internal: 3 } as const;
 
 /** Errors about the user's model or input (exit 2); every other engine error is internal (3). */
-const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['bad-gguf', 'not-llama', 'missing-tensor', 'unsupported-tensor-type', 'model-load-failed', 'out-of-memory', 'empty-prompt', 'prompt-too-long', 'bad-argument']);
+const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['bad-gguf', 'not-llama', 'missing-tensor', 'unsupported-tensor-type', 'model-load-failed', 'out-of-memory', 'empty-prompt', 'prompt-too-long', 'bad-argument', 'needs-partial-offload', 'download-failed']);
 
 const GLOBAL_OPTIONS = {
   table: { type: 'boolean' },

@@ -13,7 +13,10 @@ export type ErrorCode =
   | 'cancelled'
   | 'engine-crashed'
   | 'no-model'
-  | 'bad-argument';
+  | 'bad-argument'
+  | 'download-failed'
+  /** fits only with part of the layers on the GPU: detail holds how many; ask the user */
+  | 'needs-partial-offload';
 
 export class InnerWorldError extends Error {
   override readonly name = 'InnerWorldError';

@@ -16,7 +16,8 @@ type Node =
   | { kind: 'tensor'; row: TensorRow }
   | { kind: 'head'; layer: number; head: number };
 
-const MATRIX = new Set(['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate', 'W_in', 'W_out']);
+// the matrices the heatmap opens (a mixture of experts' W_gate / W_in / W_out open at expert 0, with a picker)
+const MATRIX = new Set(['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate_inp', 'W_gate', 'W_in', 'W_out']);
 
 export class ModelTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();

@@ -7,7 +7,7 @@ import { useWorkbench } from './harness';
 
 const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\n';
 
-describe('e2e harness: code-server + Chromium + the extension', { timeout: 300_000 }, () => {
+describe('e2e harness: code-server + Chromium + the extension', { timeout: 600_000 }, () => {
   const wb = useWorkbench({ name: 'harness', files: { 'prompt.txt': PROMPT, 'sample.ts': 'export const answer = 42;\n', 'notes.md': '# Hello harness\n\nA *webview* check.\n' } });
 
   test('opens a workspace file and shows its text', async () => {

@@ -99,7 +99,8 @@ export class Workbench {
         if (m.type() === 'error') wb.consoleErrors.push(`${m.text()}${m.location().url ? ` [${m.location().url}]` : ''}`);
       });
       page.on('pageerror', (e) => wb.consoleErrors.push(`pageerror: ${e.message}`));
-      await page.goto(server.url, { timeout: TIMEOUT });
+      // the first load of the workbench (and of its extension host) takes minutes on a busy 2-core machine
+      await page.goto(server.url, { timeout: TIMEOUT * 4 });
       await wb.waitReady(Object.keys(files)[0]!);
       wb.timings.codeServerMs = codeServerMs;
       wb.timings.workbenchMs = Date.now() - t0;
@@ -119,9 +120,9 @@ export class Workbench {
 
   /** The workbench is drawn and the explorer lists `someFile` (a top-level workspace file). */
   async waitReady(someFile: string): Promise<void> {
-    await this.page.locator('.monaco-workbench').waitFor();
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: TIMEOUT * 4 });
     const top = someFile.split('/')[0]!;
-    await this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: top }).first().waitFor();
+    await this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: top }).first().waitFor({ timeout: TIMEOUT * 4 });
   }
 
   /** Ctrl+P, the file's path, Enter; waits for its tab to be the active one and the editor to show. */
@@ -399,7 +400,7 @@ export function useWorkbench(opts: WorkbenchOptions): () => Workbench {
   fs.rmSync(path.join(RESULTS_DIR, opts.name), { recursive: true, force: true });
   before(async () => {
     wb = await Workbench.start(opts);
-  }, { timeout: 120_000 });
+  }, { timeout: 300_000 });
   afterEach(async (t) => {
     await wb?.screenshot(`after-${(t as { name?: string }).name ?? 'test'}`).catch(() => undefined);
   });

@@ -10,7 +10,7 @@ import { TIMEOUT, useWorkbench } from './harness';
 import { demoCli, keepShot, viewFrame } from './viewHelpers';
 
 
-describe('model views end to end (code-server + Chromium, demo model)', { timeout: 600_000 }, () => {
+describe('model views end to end (code-server + Chromium, demo model)', { timeout: 1_200_000 }, () => {
   const view = (title: string, timeout?: number): Promise<FrameLocator> => viewFrame(wb(), title, timeout);
   const shot = (name: string): Promise<void> => keepShot(wb(), name);
   const wb = useWorkbench({

@@ -17,15 +17,17 @@ const SENTENCE = 'I like the red ball';
 const PROMPT = 'I like the red ball, but my girlfriend likes the larger ball.\nWe like to go to the basketball court to play ball together.\nhat car apple book dog tree cat hat car apple book dog tree cat\n';
 /** random grammar words repeated: the demo model's induction head (layer 4, head 0) finds the first copy */
 const REPEATED = 'hat car apple book dog tree cat hat car apple book dog tree cat';
+/** about 1,900 tokens of prose: a selection near the demo model's 2,048-token context */
+const LONG = Array.from({ length: 48 }, (_, k) => `${k + 1}. I like the red ball, but my girlfriend likes the larger ball. We like to go to the basketball court to play ball together. It is a lot of fun.`).join('\n') + '\n';
 /** things a colour leads to in the demo grammar: objects and foods (whole-word tokens) */
 const OBJECTS = new Set<string>([...DEMO_CATEGORIES.objects, ...DEMO_CATEGORIES.foods]);
 
-describe('inspection views end to end (code-server + Chromium, demo model)', { timeout: 600_000 }, () => {
+describe('inspection views end to end (code-server + Chromium, demo model)', { timeout: 1_200_000 }, () => {
   const view = (title: string, timeout?: number): Promise<FrameLocator> => viewFrame(wb(), title, timeout);
   const shot = (name: string): Promise<void> => keepShot(wb(), name);
   const wb = useWorkbench({
     name: 'views',
-    files: { 'prompt.txt': PROMPT },
+    files: { 'prompt.txt': PROMPT, 'long.txt': LONG },
     settings: { 'workbench.colorTheme': 'Default Light Modern' },
     // the demo model built by test/fixtures/prepare.ts; the extension would build it itself otherwise
     env: { INNER_WORLD_CACHE: projectCacheDir() },
@@ -195,8 +197,10 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await (await view('Attention')).locator('#stale').waitFor({ state: 'hidden' });
   });
 
-  test('the chart stays visible in Dark Modern and High Contrast', async () => {
-    for (const theme of ['Dark Modern', 'Dark High Contrast']) {
+  test('the chart stays visible in Light High Contrast, Dark High Contrast and Dark Modern', async () => {
+    // the last theme stays on for the tests below (their screenshots are the README's dark ones)
+    const themes = [['Light High Contrast', 'hc-light'], ['Dark High Contrast', 'hc-black'], ['Dark Modern', 'vs-dark']] as const;
+    for (const [theme, bodyClass] of themes) {
       // the command turns the palette into the theme picker, so it is run by hand, not with runCommand
       const page = wb().page;
       await page.keyboard.press('F1');
@@ -207,9 +211,12 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
       await input.pressSequentially(theme);
       await wb().page.locator('.quick-input-list .monaco-list-row.focused', { hasText: theme }).waitFor();
       await input.press('Enter');
-      await wb().page.locator('.monaco-workbench.vs-dark, .monaco-workbench.hc-black').first().waitFor();
+      await wb().page.locator(`.monaco-workbench.${bodyClass}`).first().waitFor();
       await tab('Layers');
       const layers = await view('Layers');
+      // the webview's body carries the theme's kind once VS Code has passed the theme in
+      const webviewBody = { 'hc-light': 'body.vscode-high-contrast-light', 'hc-black': 'body.vscode-high-contrast:not(.vscode-high-contrast-light)', 'vs-dark': 'body.vscode-dark' }[bodyClass];
+      await layers.locator(webviewBody).waitFor();
       await wb().page.waitForTimeout(500); // the redraw follows the body's class change
       assert.ok((await colouredPixels(layers, '#chart')) > 500, `${theme}: the chart's lines are visible`);
       if (theme === 'Dark Modern') {
@@ -219,6 +226,8 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
           await (await view(title)).locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
           await shot(file);
         }
+      } else {
+        await shot(`layers-${bodyClass}`);
       }
     }
   });
@@ -258,6 +267,32 @@ describe('inspection views end to end (code-server + Chromium, demo model)', { t
     await att.locator('#pattern-title', { hasText: /Head 0 of layer 4/ }).waitFor({ timeout: TIMEOUT * 2 });
     await att.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
     await shot('induction-dark');
+  });
+
+  test('a selection of about 1,900 tokens: the grid renders only the rows in view and reads the last ones', async () => {
+    await wb().runCommand('View: Focus First Editor Group');
+    await wb().openFile('long.txt');
+    await wb().page.keyboard.press('ControlOrMeta+A');
+    await wb().runCommand('Inner World: Inspect Selection');
+    // the decode of ~1,900 tokens takes a minute or more on a busy 2-core machine
+    const layers = await view('Layers', TIMEOUT * 8);
+    await layers.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 8 });
+    await shot('layers-long-dark');
+    await wb().runCommand('Inner World: Show Token × Layer Grid');
+    const grid = await view('Token × Layer Grid');
+    // the grid may still show the previous inspection's status until the first page of this one is read
+    await grid.locator('#status[data-kind="ok"]', { hasText: /of \d{4} tokens read/ }).waitFor({ timeout: TIMEOUT * 4 });
+    const status = await grid.locator('#status').innerText();
+    const total = Number(/of (\d+) tokens read/.exec(status)?.[1]);
+    assert.ok(total > 1500 && total <= 2048, `the grid covers the whole selection: ${status}`);
+    const rendered = await grid.locator('.grid-body .grid-row').count();
+    assert.ok(rendered > 5 && rendered < 100, `only the rows in view are in the DOM: ${rendered} of ${total}`);
+    // the end of the selection: its rows are fetched when scrolled to, and read like the first
+    await grid.locator('#grid-scroll').evaluate((e) => { e.scrollTop = e.scrollHeight; });
+    const lastRow = grid.locator(`.grid-row[data-pos="${total - 1}"]`);
+    await lastRow.locator('.grid-cell[title*="layer"]').first().waitFor({ timeout: TIMEOUT * 2 });
+    assert.match(await lastRow.locator('.grid-token').innerText(), new RegExp(`^${total - 1} `));
+    await shot('grid-long-dark');
   });
 
   test('no unexpected console errors', () => {

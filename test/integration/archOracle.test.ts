@@ -2,7 +2,7 @@
 // loaded by llama.cpp itself: each hook the family's table names reaches the eval callback;
 // llama.cpp's activations and logits equal an independent TypeScript forward pass that follows
 // the family's block (embedding scale, biases, q/k norms, post-norms, GELU, soft-caps, sliding
-// windows, NeoX RoPE, fused tensors); the logit lens at the last layer is llama.cpp's own
+// windows, NeoX RoPE, fused tensors, a routed mixture of experts); the logit lens at the last layer is llama.cpp's own
 // softmax(logits); attention rows are distributions over the visible past; head word maps and
 // weight statistics run over every matrix; a hook the graph never names is refused with its reason.
 import { after, before, describe, test } from 'node:test';
@@ -16,7 +16,8 @@ import { headWordMap } from '../../src/engine/analysis/headMap';
 import { lens } from '../../src/engine/analysis/lens';
 import { ReferenceEngine } from '../../src/engine/analysis/reference/projection';
 import { referenceReducer } from '../../src/engine/analysis/reference/reducer';
-import { STAT_ROLES, weightStats } from '../../src/engine/analysis/weightStats';
+import { expertTally } from '../../src/engine/analysis/anatomy';
+import { weightStats } from '../../src/engine/analysis/weightStats';
 import { ComputeDevice } from '../../src/engine/compute/device';
 import { GgmlEngine } from '../../src/engine/compute/engine';
 import { GgmlReducer } from '../../src/engine/compute/reducer';
@@ -27,7 +28,10 @@ import { allHookNames, hookTable } from '../../src/engine/hookNames';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ModelSession } from '../../src/engine/llama/session';
 import { referenceForward } from '../../src/engine/reference/forward';
-import { ARCH_FIXTURE_NAMES, ARCH_FIXTURES, ensureArchFixture, type ArchFixtureName } from '../fixtures/archModels';
+import { GgmlType } from '../../src/engine/gguf/ggmlTypes';
+import { encodeTensor, readTokenizerMetadata } from '../../src/engine/gguf/llamaWriter';
+import { validateModelPath } from '../../src/engine/gguf/validate';
+import { ARCH_FIXTURE_NAMES, ARCH_FIXTURES, archFixtureTensors, archMetadata, archTensorShapes, ensureArchFixture, vocabFile, type ArchFixtureName } from '../fixtures/archModels';
 import { maxAbs, maxAbsDiff } from '../fixtures/compare';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. I like the red ball, and my friend plays in the court!';
@@ -174,7 +178,10 @@ describe('every supported family on a tiny model with its real vocabulary', () =
         }
         const stats = weightStats(f, new GgmlReducer(device));
         const plain = weightStats(f, referenceReducer);
-        assert.equal(stats.entries.length, nLayers * STAT_ROLES.length, 'an entry per layer and matrix');
+        // seven matrices a layer; a mixture of experts: four attention matrices, the router, and W_gate, W_in, W_out of every expert
+        const perLayer = 'moe' in spec ? 4 + 1 + 3 * spec.moe.nExperts : 7;
+        assert.equal(stats.entries.length, nLayers * perLayer, 'an entry per layer and matrix');
+        assert.equal(new Set(stats.entries.map((e) => e.matrix)).size, stats.entries.length, 'every matrix once');
         stats.entries.forEach((e, i) => {
           const p = plain.entries[i]!;
           for (const k of ['alongModel', 'across', 'whole'] as const) {
@@ -228,10 +235,92 @@ describe('every supported family on a tiny model with its real vocabulary', () =
         await assert.rejects(ModelSession.open(file), (e: unknown) => e instanceof InnerWorldError && e.code === 'not-llama' && re.test(e.message));
       };
       await refused(write('mixtral.gguf', 'llama', [['llama.expert_count', gguf.u32(8)]]), /is a mixture-of-experts model \(8 experts per layer\), which LLM Inner World does not run yet/);
-      await refused(write('qwen3moe.gguf', 'qwen3moe', []), /is a "qwen3moe" model, an architecture LLM Inner World does not run yet; it runs Llama, Qwen2, Qwen3, Gemma 2, Gemma 3, Phi-3 models/);
+      await refused(write('olmoe.gguf', 'olmoe', []), /is a "olmoe" model, an architecture LLM Inner World does not run yet; it runs Llama, Qwen2, Qwen3, Qwen3-MoE, Gemma 2, Gemma 3, Phi-3 models/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('qwen3moe: the routed FFN', () => {
+    const name = 'qwen3moe-experts';
+    const spec = ARCH_FIXTURES[name];
+
+    test("each expert's W_gate / W_in / W_out is its slab of the 3-D expert tensor, as the generator wrote it; the router is W_gate_inp", async () => {
+      const f = (await session(name)).file;
+      const { nExperts, dFfExpert } = spec.moe;
+      assert.deepEqual([f.hparams.nExperts, f.hparams.nExpertsUsed, f.hparams.dFfExpert], [nExperts, spec.moe.nExpertsUsed, dFfExpert]);
+      const written = new Map(archFixtureTensors(spec, f.hparams.nVocab).map((t) => [t.name, t.data]));
+      const tensorOf = { W_gate: 'ffn_gate_exps', W_in: 'ffn_up_exps', W_out: 'ffn_down_exps' } as const;
+      for (let l = 0; l < spec.nLayers; l++) {
+        for (const [role, tensor] of Object.entries(tensorOf) as Array<[keyof typeof tensorOf, string]>) {
+          const all = written.get(`blk.${l}.${tensor}.weight`)!;
+          const slab = all.length / nExperts;
+          for (const e of [0, 3, nExperts - 1]) {
+            const t = f.weight(role, l, e);
+            assert.deepEqual(t.dims, role === 'W_out' ? [dFfExpert, spec.dModel] : [spec.dModel, dFfExpert]);
+            assert.deepEqual(f.full(t), all.subarray(e * slab, (e + 1) * slab), `L${l} ${role} expert ${e}`);
+          }
+        }
+        assert.deepEqual(f.full(f.weight('W_gate_inp', l)), written.get(`blk.${l}.ffn_gate_inp.weight`));
+      }
+      assert.throws(() => f.weight('W_in', 0), (e: unknown) => e instanceof InnerWorldError && /layer 0 has 8 experts, each with its own W_in: name one \(0\.\.7\)/.test(e.message));
+      assert.throws(() => f.weight('W_in', 0, 8), (e: unknown) => e instanceof InnerWorldError && /expert 8 is outside 0\.\.7/.test(e.message));
+      assert.throws(() => f.weight('W_Q', 0, 1), (e: unknown) => e instanceof InnerWorldError && /W_Q of layer 0 is one matrix/.test(e.message));
+      assert.deepEqual(f.matrices(1).slice(3, 6).map((m) => m.name), ['blocks.1.attn.W_O', 'blocks.1.mlp.experts.0.W_gate', 'blocks.1.mlp.experts.0.W_in']);
+      assert.equal(f.matrices(1, f.matrixRoles)[4]!.name, 'blocks.1.mlp.W_gate_inp');
+    });
+
+    test('the tally counts total and active parameters per token from the shapes', async () => {
+      const f = (await session(name)).file;
+      const { nExperts, nExpertsUsed, dFfExpert } = spec.moe;
+      const t = expertTally(f.hparams, f.file.tensors)!;
+      const d = spec.dModel;
+      const dKv = spec.nKvHeads * (d / spec.nHeads);
+      // written out from the spec: per layer 2 norms, q/k norms, W_Q W_K W_V W_O, the router, every expert's three matrices
+      const expertPerLayer = 3 * d * dFfExpert * nExperts;
+      const layer = 2 * d + 2 * (d / spec.nHeads) + (2 * d * d + 2 * d * dKv) + d * nExperts + expertPerLayer;
+      const total = f.hparams.nVocab * d + spec.nLayers * layer + d; // tied: one dictionary, and the final norm
+      assert.deepEqual(t, { nExperts, nExpertsUsed, expertParams: spec.nLayers * expertPerLayer, total, activePerToken: total - (spec.nLayers * expertPerLayer * (nExperts - nExpertsUsed)) / nExperts });
+    });
+
+    test("routing is in force: tokens pick different experts, and llama.cpp's FFN output is the top-k mixture, not all experts' mean", async () => {
+      const s = await session(name);
+      const c = await cache(name);
+      const f = s.file;
+      const { nExperts, nExpertsUsed } = spec.moe;
+      const ln2 = c.get('blocks.0.ln2.hook_normalized').data; // [pos, d_model]
+      const router = f.full(f.weight('W_gate_inp', 0)); // [n_expert, d_model]
+      const d = spec.dModel;
+      const pairs = new Set<string>();
+      for (let p = 0; p < c.nPos; p++) {
+        const scores = Array.from({ length: nExperts }, (_, e) => {
+          let z = 0;
+          for (let i = 0; i < d; i++) z += router[e * d + i]! * ln2[p * d + i]!;
+          return z;
+        });
+        const pair = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!).slice(0, nExpertsUsed).sort().join(',');
+        pairs.add(pair);
+        // llama.cpp's router probabilities (hook_expert_weights, node ffn_moe_probs) are a distribution with the same top k
+        const probs = c.row('blocks.0.mlp.hook_expert_weights', p);
+        assert.equal(probs.length, nExperts);
+        assert.ok(Math.abs(probs.reduce((acc, v) => acc + v, 0) - 1) <= 1e-6, `pos ${p}: router probabilities sum to 1`);
+        assert.equal(Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!).slice(0, nExpertsUsed).sort().join(','), pair, `pos ${p}: the same experts`);
+      }
+      assert.ok(pairs.size >= 4, `${pairs.size} distinct expert pairs over ${c.nPos} tokens`);
+      // the same reference with every expert run at equal weight lands far from llama.cpp
+      const dense = referenceForward(f, c.tokens, { moeAllExperts: true }).get('blocks.0.hook_mlp_out').data;
+      const got = c.get('blocks.0.hook_mlp_out').data;
+      assert.ok(maxAbsDiff(dense, got) > 1e-2 * maxAbs(got), 'the mean of all experts is not what llama.cpp computes');
+    });
+
+    test('a qwen3moe hook the family does not offer is refused with its reason; hook_mlp_out is the routed sum (ffn_moe_out), hook_expert_weights the router (ffn_moe_probs)', async () => {
+      const s = await session(name);
+      const tokens = s.tokenize('I like the red ball').tokens.map((t) => t.id);
+      assert.throws(() => s.run(tokens, { hooks: ['blocks.0.hook_attn_out'] }), (e: unknown) => e instanceof InnerWorldError && e.message.startsWith('Qwen3-MoE models have no blocks.0.hook_attn_out'));
+      assert.equal(hookTable(2, 'qwen3moe').get('ffn_moe_out-1')?.hook, 'blocks.1.hook_mlp_out');
+      assert.equal(hookTable(2, 'qwen3moe').get('ffn_moe_probs-0')?.hook, 'blocks.0.mlp.hook_expert_weights');
+      assert.deepEqual(s.run(tokens, { hooks: ['blocks.1.mlp.hook_expert_weights'] }).get('blocks.1.mlp.hook_expert_weights').shape, [tokens.length, spec.moe.nExperts]);
+    });
   });
 
   test('gemma2: the soft-caps and the window are in force (the numbers differ without them)', async () => {
@@ -243,5 +332,34 @@ describe('every supported family on a tiny model with its real vocabulary', () =
     assert.ok(c.nPos > 8, 'the prompt crosses the window');
     // llama.cpp's logits never leave (-cap, cap): the soft-cap is applied
     assert.ok(maxAbs(c.logits!.data) < 3, 'logits are capped');
+  });
+});
+
+describe('the preflight checks every supported family (SUPPORTED_ARCHS), not only llama', () => {
+  /** a family fixture's file with one tensor's shape replaced (zeros: the preflight reads no data) */
+  const writeWith = (dir: string, name: ArchFixtureName, tensor: string, dims: number[] | undefined): string => {
+    const spec = ARCH_FIXTURES[name];
+    const tokenizer = readTokenizerMetadata(vocabFile(spec.vocab));
+    const nVocab = (tokenizer.get('tokenizer.ggml.tokens')!.value as unknown[]).length;
+    const file = path.join(dir, `${name}-${tensor}.gguf`);
+    const tensors = archTensorShapes(spec, nVocab).map((t) => (t.name === tensor && dims ? { ...t, dims } : t));
+    writeGguf(file, {
+      metadata: [...archMetadata(spec, nVocab), ...tokenizer],
+      tensors: tensors.map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: () => encodeTensor(GgmlType.F32, new Float32Array(t.dims.reduce((a, b) => a * b, 1)), t.dims[0]!) })),
+    });
+    return file;
+  };
+
+  test('a qwen2 attn_k and a phi3 fused attn_qkv of the wrong shape are refused before llama.cpp sees them; the sound files pass, phi3\'s fused gate/up included', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arch-preflight-'));
+    try {
+      validateModelPath(writeWith(dir, 'phi3-fused', 'none', undefined));
+      validateModelPath(writeWith(dir, 'qwen3moe-experts', 'none', undefined));
+      assert.throws(() => validateModelPath(writeWith(dir, 'qwen2-bias', 'blk.1.attn_k.weight', [64, 48])), (e: unknown) => e instanceof InnerWorldError && e.code === 'bad-gguf' && /tensor blk\.1\.attn_k\.weight is \[64, 48\] but the hyperparameters say \[64, 32\]/.test(e.message));
+      assert.throws(() => validateModelPath(writeWith(dir, 'phi3-fused', 'blk.0.attn_qkv.weight', [64, 64 * 2])), (e: unknown) => e instanceof InnerWorldError && /tensor blk\.0\.attn_qkv\.weight is \[64, 128\] but the hyperparameters say \[64, 192\]/.test(e.message));
+      assert.throws(() => validateModelPath(writeWith(dir, 'phi3-fused', 'blk.1.ffn_up.weight', [64, 128])), (e: unknown) => e instanceof InnerWorldError && /tensor blk\.1\.ffn_up\.weight is \[64, 128\] but the hyperparameters say \[64, 256\]/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

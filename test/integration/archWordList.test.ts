@@ -10,6 +10,7 @@ import { commonWordTokens } from '../../src/engine/analysis/wordList';
 import { GgufFile } from '../../src/engine/gguf/reader';
 import { ModelSession } from '../../src/engine/llama/session';
 import { Rng } from '../../src/engine/util/random';
+import { Workbench } from '../../src/engine/workbench/workbench';
 import { ensureArchFixture, vocabFile, type ArchFixtureName } from '../fixtures/archModels';
 
 function vocabTokens(vocab: string): string[] {
@@ -85,6 +86,27 @@ describe('the noise floor at the widths of real models', () => {
       }
       const mean = above / trials;
       assert.ok(mean > 0.85 && mean < 1.15, `mean count above F = ${f.toFixed(4)}: ${mean}`);
+    });
+  }
+});
+
+describe('a word given by a person on a byte-level BPE vocabulary', () => {
+  for (const name of ['llama3-tied-gqa', 'qwen2-bias'] as const) {
+    test(`${name}: "play" and "Ġplay" are the word Ġplay, "#id" its id, "," the comma; "▁play" is not in this vocabulary`, async () => {
+      const wb = new Workbench(ensureArchFixture(name), { gpu: 'cpu' });
+      try {
+        const vocab = wb.file().tokens;
+        const id = vocab.indexOf('Ġplay');
+        assert.ok(id >= 0, 'the vocabulary spells the word with Ġ');
+        assert.deepEqual(await wb.resolveWord('play'), { token: id, text: 'Ġplay' }, 'a plain word is the word, not the word-piece "play"');
+        assert.notEqual(vocab.indexOf('play'), id, 'the word-piece exists and differs');
+        assert.deepEqual(await wb.resolveWord('Ġplay'), { token: id, text: 'Ġplay' });
+        assert.deepEqual(await wb.resolveWord(`#${id}`), { token: id, text: 'Ġplay' });
+        assert.deepEqual(await wb.resolveWord(','), { token: vocab.indexOf(','), text: ',' });
+        await assert.rejects(wb.resolveWord('▁play'), /is \d+ tokens .* not one/);
+      } finally {
+        wb.dispose();
+      }
     });
   }
 });

@@ -192,7 +192,7 @@ describe('inner-world CLI', () => {
       [withMeta('layers-more-than-tensors', (m) => m.set('llama.block_count', u32(300))), 'weight-stats', /block_count is 300 but the file has only \d+ tensors/],
       [withMeta('eps-negative', (m) => m.set('llama.attention.layer_norm_rms_epsilon', { type: T.FLOAT32, value: -1e-5 })), 'lens', /layer_norm_rms_epsilon is -0\.00000999.*finite number of at least 0/],
       [withMeta('eps-nan', (m) => m.set('llama.attention.layer_norm_rms_epsilon', { type: T.FLOAT32, value: NaN })), 'lens', /layer_norm_rms_epsilon is NaN/],
-      [withMeta('bert-tokenizer', (m) => m.set('tokenizer.ggml.model', { type: T.STRING, value: 'bert' })), 'lens', /a Llama model with a "bert" tokenizer/],
+      [withMeta('bert-tokenizer', (m) => m.set('tokenizer.ggml.model', { type: T.STRING, value: 'bert' })), 'lens', /a "llama" model with a "bert" tokenizer: the families LLM Inner World runs use SentencePiece/],
       [withMeta('no-tokenizer', (m) => { for (const k of [...m.keys()]) if (k.startsWith('tokenizer.')) m.delete(k); }), 'lens', /has no vocabulary/],
       [withMeta('duplicate-tokens', (m) => m.set('tokenizer.ggml.tokens', { type: T.ARRAY, elementType: T.STRING, value: tokens.map((t, i) => (i === 500 ? tokens[400]! : t)) })), 'lens', /token 500 .* repeats token 400/],
       [withMeta('no-byte-tokens', (m) => m.set('tokenizer.ggml.tokens', { type: T.ARRAY, elementType: T.STRING, value: tokens.map((t) => (/^<0x[0-9A-F]{2}>$/.test(t) ? `${t}!` : t)) })), 'lens', /lacks 256 of its 256 byte tokens/],

@@ -81,6 +81,9 @@ describe('LlamaModelFile on the fixtures', () => {
         rmsEps: Math.fround(s.rmsEps), // stored as f32
         ropeFreqBase: s.ropeFreqBase,
         ropeDim: s.dModel / s.nHeads,
+        nExperts: 0,
+        nExpertsUsed: 0,
+        dFfExpert: 0,
       });
       assert.equal(m.tiedEmbeddings, spec.tied);
       assert.equal(m.name, `fixture ${name}`);

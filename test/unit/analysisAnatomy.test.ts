@@ -4,11 +4,20 @@ import { cacheSizes, classifyTensor, parameterTally, tensorTable, type TensorLik
 import { llamaTensorShapes, type LlamaShape } from '../../src/engine/gguf/llamaWriter';
 import { GgmlType, bytesFor } from '../../src/engine/gguf/ggmlTypes';
 import type { Hparams } from '../../src/engine/gguf/llamaModel';
+import { ARCH_FIXTURES, archTensorShapes } from '../fixtures/archModels';
+
+/** A family fixture's tensors (F32), from its spec: no file needed. */
+function familyTensors(name: keyof typeof ARCH_FIXTURES, nVocab: number): TensorLike[] {
+  return archTensorShapes(ARCH_FIXTURES[name], nVocab).map((t) => {
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    return { name: t.name, dims: t.dims, type: GgmlType.F32, nElements: n, nBytes: 4 * n };
+  });
+}
 
 const LLAMA2_7B: LlamaShape = { nVocab: 32000, dModel: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, dFf: 11008, nCtxTrain: 4096, rmsEps: 1e-5, ropeFreqBase: 10000 };
 
 function hparams(s: LlamaShape): Hparams {
-  return { arch: 'llama', nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads, nKvHeads: s.nKvHeads, dHead: s.dModel / s.nHeads, dFf: s.dFf, nVocab: s.nVocab, nCtxTrain: s.nCtxTrain, rmsEps: s.rmsEps, ropeFreqBase: s.ropeFreqBase, ropeDim: s.dModel / s.nHeads };
+  return { arch: 'llama', nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads, nKvHeads: s.nKvHeads, dHead: s.dModel / s.nHeads, dFf: s.dFf, nVocab: s.nVocab, nCtxTrain: s.nCtxTrain, rmsEps: s.rmsEps, ropeFreqBase: s.ropeFreqBase, ropeDim: s.dModel / s.nHeads, nExperts: 0, nExpertsUsed: 0, dFfExpert: 0 };
 }
 
 /** The tensors a GGUF of this shape holds, F16 matrices and F32 norms. */
@@ -114,5 +123,27 @@ describe('anatomy', () => {
     assert.equal(ffnUp.type, 'F16');
     assert.deepEqual(classifyTensor('blk.3.ffn_down.weight'), { layer: 3, role: 'W_out' });
     assert.deepEqual(classifyTensor('something.else'), { layer: null, role: 'other' });
+  });
+
+  test("phi3's fused attn_qkv is W_QKV (not other) and counts as attention", () => {
+    const rows = tensorTable(familyTensors('phi3-fused', 100));
+    assert.deepEqual(rows.filter((r) => r.layer === 0).map((r) => r.role), ['ln1', 'W_QKV', 'W_O', 'ln2', 'W_in', 'W_out']);
+    assert.deepEqual(classifyTensor('blk.2.attn_qkv.weight'), { layer: 2, role: 'W_QKV' });
+    const tally = parameterTally({ ...hparams(LLAMA2_7B), arch: 'phi3', nLayers: 2, dModel: 64, nHeads: 4, nKvHeads: 4, dFf: 128, nVocab: 100 }, familyTensors('phi3-fused', 100));
+    assert.equal(tally.file.attentionPerLayer, 64 * 3 * 64 + 64 * 64, 'q, k, v fused and W_O');
+    assert.equal(tally.file.other, 0);
+  });
+
+  test("a mixture of experts: router W_gate_inp, 3-D expert W_gate / W_in / W_out, and total against active parameters", () => {
+    const rows = tensorTable(familyTensors('qwen3moe-experts', 100));
+    const layer0 = rows.filter((r) => r.layer === 0);
+    assert.deepEqual(layer0.map((r) => r.role), ['ln1', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2', 'W_gate_inp', 'W_gate', 'W_in', 'W_out', 'other', 'other']);
+    assert.deepEqual(layer0.find((r) => r.name === 'blk.0.ffn_up_exps.weight')!.shape, [8, 32, 64], 'PyTorch order: experts, d_ff, d_model');
+    const hp = { ...hparams(LLAMA2_7B), arch: 'qwen3moe', nLayers: 2, dModel: 64, nHeads: 4, nKvHeads: 2, dFf: 128, nVocab: 100, nExperts: 8, nExpertsUsed: 2, dFfExpert: 32 };
+    const tally = parameterTally(hp, familyTensors('qwen3moe-experts', 100));
+    const experts = 2 * 3 * 64 * 32 * 8;
+    assert.equal(tally.experts!.expertParams, experts);
+    assert.equal(tally.experts!.activePerToken, tally.file.total - (experts * 6) / 8);
+    assert.match(tally.notes.join(' '), /picks 2 of 8 experts for every token/);
   });
 });

@@ -71,10 +71,6 @@ export function background(): string {
   return themeColor('editor-background', '#1e1e1e');
 }
 
-export function isDark(): boolean {
-  return document.body.classList.contains('vscode-dark') || document.body.classList.contains('vscode-high-contrast');
-}
-
 /** A perceptually ordered scale (viridis), 0..1 -> rgb; readable on any background. */
 const VIRIDIS = [
   [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142], [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37],

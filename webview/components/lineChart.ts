@@ -98,7 +98,7 @@ export class LineChart {
           },
         },
       },
-      plugins: [referenceLines(spec.refLines ?? [], muted()), ...(spec.pointLabels ? [pointLabels] : [])],
+      plugins: [referenceLines(spec.refLines ?? [], muted()), ...(spec.pointLabels ? [pointLabels(spec.refLines ?? [])] : [])],
     };
     this.chart?.destroy();
     this.chart = new Chart(this.canvas, config);
@@ -146,58 +146,89 @@ interface Label {
   text: string;
   color: string;
   width: number;
+  /** 0: the first or last point of a run of its word (always tried hard); 1: a point inside a run */
+  priority: number;
+}
+
+interface Box {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
 }
 
 /**
- * Writes each point's label beside it in its series' colour. Labels of one x are sorted by height
- * and pushed apart by a line each, then the column is moved back inside the plot if it spills;
- * near the right edge labels go to the left of their points. Equal values (ties) stack, so both
- * words stay readable.
+ * Writes points' labels beside them in their series' colour, never on top of another label. A
+ * word's line is already coloured as the word, so the first and last point of each run of a word
+ * are labelled first, searching a few lines up and down for room; points inside a run get their
+ * label only where it fits as it is. Near the right edge labels go to the left of their points.
+ * Equal values (ties) stack, so both words stay readable. Every point keeps its tooltip.
  */
-const pointLabels: Plugin<'line'> = {
-  id: 'pointLabels',
-  afterDatasetsDraw(chart) {
-    const ctx = chart.ctx;
-    const size = fontSize();
-    ctx.save();
-    ctx.font = `${size}px ${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace'}`;
-    ctx.textBaseline = 'middle';
-    const columns = new Map<number, Label[]>();
-    chart.data.datasets.forEach((ds, i) => {
-      const meta = chart.getDatasetMeta(i);
-      if (meta.hidden) return;
-      meta.data.forEach((pt, j) => {
-        const text = (ds.data[j] as unknown as SeriesPoint).label;
-        if (!text) return;
-        const key = Math.round(pt.x);
-        if (!columns.has(key)) columns.set(key, []);
-        columns.get(key)!.push({ x: pt.x, y: pt.y, text, color: String(ds.borderColor), width: ctx.measureText(text).width });
+function pointLabels(refLines: RefLine[]): Plugin<'line'> {
+  return {
+    id: 'pointLabels',
+    afterDatasetsDraw(chart) {
+      const ctx = chart.ctx;
+      const size = fontSize();
+      ctx.save();
+      ctx.font = `${size}px ${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace'}`;
+      ctx.textBaseline = 'middle';
+      const labels: Label[] = [];
+      const step = xStep(chart.data.datasets.map((ds) => ds.data as unknown as SeriesPoint[]));
+      const adjacent = (a: SeriesPoint | undefined, b: SeriesPoint | undefined): boolean => !!a && !!b && b.x - a.x <= step * 1.001;
+      chart.data.datasets.forEach((ds, i) => {
+        const meta = chart.getDatasetMeta(i);
+        if (meta.hidden) return;
+        const points = ds.data as unknown as SeriesPoint[];
+        meta.data.forEach((pt, j) => {
+          const text = points[j]?.label;
+          if (!text) return;
+          const runEdge = j === 0 || j === points.length - 1 || points[j - 1]?.label !== text || points[j + 1]?.label !== text || !adjacent(points[j - 1], points[j]) || !adjacent(points[j], points[j + 1]);
+          labels.push({ x: pt.x, y: pt.y, text, color: String(ds.borderColor), width: ctx.measureText(text).width, priority: runEdge ? 0 : 1 });
+        });
       });
-    });
-    const gap = size + 2;
-    const bg = background();
-    const { top, bottom } = chart.chartArea;
-    const canvasRight = chart.width - 2;
-    for (const labels of columns.values()) {
-      labels.sort((a, b) => a.y - b.y);
-      for (let k = 1; k < labels.length; k++) labels[k]!.y = Math.max(labels[k]!.y, labels[k - 1]!.y + gap);
-      const overflow = labels.length ? labels[labels.length - 1]!.y - (bottom - size / 2) : 0;
-      if (overflow > 0) for (const l of labels) l.y -= overflow;
-      const underflow = labels.length ? top + size / 2 - labels[0]!.y : 0;
-      if (underflow > 0) for (const l of labels) l.y += underflow;
-      for (const l of labels) {
+      const gap = size + 2;
+      const bg = background();
+      const { top, bottom } = chart.chartArea;
+      const canvasRight = chart.width - 2;
+      // the reference lines' own labels (drawn later, at the plot's left) are kept clear too
+      const placed: Box[] = refLines.map((r) => {
+        const y = chart.scales['y']!.getPixelForValue(r.y);
+        const left = chart.chartArea.left;
+        return { left, right: left + 8 + ctx.measureText(r.label).width, top: y - 4 - gap, bottom: y };
+      });
+      const free = (b: Box): boolean => b.top >= top - size / 2 && b.bottom <= bottom + size / 2 && !placed.some((p) => b.left < p.right && p.left < b.right && b.top < p.bottom && p.top < b.bottom);
+      // stable: run edges first, then by height within each column, as the series were ranked
+      const order = labels.map((l, k) => ({ l, k })).sort((a, b) => a.l.priority - b.l.priority || a.k - b.k);
+      for (const { l } of order) {
         const leftward = l.x + 6 + l.width > canvasRight;
         const x = leftward ? l.x - 6 : l.x + 6;
-        ctx.textAlign = leftward ? 'right' : 'left';
-        // a halo of the background keeps the word readable where it crosses lines
-        ctx.lineWidth = 3;
-        ctx.lineJoin = 'round';
-        ctx.strokeStyle = bg;
-        ctx.strokeText(l.text, x, l.y);
-        ctx.fillStyle = l.color;
-        ctx.fillText(l.text, x, l.y);
+        const shifts = l.priority === 0 ? [0, 1, -1, 2, -2, 3, -3] : [0];
+        for (const k of shifts) {
+          const y = l.y + k * gap;
+          const box = { left: leftward ? x - l.width : x, right: leftward ? x : x + l.width, top: y - gap / 2, bottom: y + gap / 2 };
+          if (!free(box)) continue;
+          placed.push(box);
+          ctx.textAlign = leftward ? 'right' : 'left';
+          // a halo of the background keeps the word readable where it crosses lines
+          ctx.lineWidth = 3;
+          ctx.lineJoin = 'round';
+          ctx.strokeStyle = bg;
+          ctx.strokeText(l.text, x, y);
+          ctx.fillStyle = l.color;
+          ctx.fillText(l.text, x, y);
+          break;
+        }
       }
-    }
-    ctx.restore();
-  },
-};
+      ctx.restore();
+    },
+  };
+}
+
+/** The smallest distance between two x values of the chart: points this far apart are neighbours. */
+function xStep(series: SeriesPoint[][]): number {
+  const xs = [...new Set(series.flat().map((p) => p.x))].sort((a, b) => a - b);
+  let step = Infinity;
+  for (let k = 1; k < xs.length; k++) step = Math.min(step, xs[k]! - xs[k - 1]!);
+  return step;
+}

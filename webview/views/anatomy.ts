@@ -62,7 +62,7 @@ async function load(): Promise<void> {
 function render(i: Info, t: Tensors): void {
   const h = i.hparams;
   summary.replaceChildren(
-    el('p', {}, `${i.name}: ${h.arch}, ${h.nLayers} layers, d_model ${h.dModel}, ${h.nHeads} heads of d_head ${h.dHead} (${h.nKvHeads} key/value heads), d_ff ${h.dFf}, vocabulary ${n(h.nVocab)}, ${i.tiedEmbeddings ? 'output dictionary tied to the input one' : 'separate input and output dictionaries'}; file ${mb(i.fileBytes)}.`),
+    el('p', {}, `${i.name}: ${h.arch}, ${h.nLayers} layers, d_model ${h.dModel}, ${h.nHeads} heads of d_head ${h.dHead} (${h.nKvHeads} key/value heads), ${h.nExperts > 0 ? `a mixture of ${h.nExperts} experts (${h.nExpertsUsed} per token) of d_ff ${h.dFfExpert}` : `d_ff ${h.dFf}`}, vocabulary ${n(h.nVocab)}, ${i.tiedEmbeddings ? 'output dictionary tied to the input one' : 'separate input and output dictionaries'}; file ${mb(i.fileBytes)}.`),
   );
   // the article's column is empty where its tally does not apply (another architecture, no weights); the notes say why
   const art = i.tally.article;
@@ -80,6 +80,7 @@ function render(i: Info, t: Tensors): void {
         ['final RMSNorm', an('finalNorm'), n(f.finalNorm)],
         ['rotary frequencies', an('ropeFreqs'), n(f.ropeFreqs)],
         ['total', an('total'), n(f.total)],
+        ...(i.tally.experts ? [['active per token', '—', n(i.tally.experts.activePerToken)]] : []),
       ],
       { id: 'tally-table' },
     ),

@@ -9,12 +9,16 @@ import { button, el, numberInput, select } from '../components/dom';
 import { Heatmap } from '../components/heatmap';
 
 type Result = AnalysisResult<'heatmap'>;
-type Role = 'W_Q' | 'W_K' | 'W_V' | 'W_O' | 'W_gate' | 'W_in' | 'W_out';
+type Role = 'W_Q' | 'W_K' | 'W_V' | 'W_O' | 'W_gate_inp' | 'W_gate' | 'W_in' | 'W_out';
 const ROLES: Role[] = ['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate', 'W_in', 'W_out'];
+/** a mixture of experts: the router, and one W_gate / W_in / W_out per expert */
+const MOE_ROLES: Role[] = ['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate_inp', 'W_gate', 'W_in', 'W_out'];
+const EXPERT_ROLES: readonly Role[] = ['W_gate', 'W_in', 'W_out'];
 
 let rt: Runtime;
 let result: Result | undefined;
 let dHead = 128;
+let nExperts = 0;
 let seq = 0;
 const tilesTitle = el('h3', { id: 'tiles-title' });
 const zoomTitle = el('h3', { id: 'zoom-title' });
@@ -30,16 +34,20 @@ const zoom = new Heatmap('zoom', {
 });
 let layerControl: ReturnType<typeof numberInput>;
 let roleControl: ReturnType<typeof select<Role>>;
+let expertControl: ReturnType<typeof numberInput>;
+let moeRoles = false;
 
 const blockOf = (): number => result?.blocks.block ?? dHead;
 
 const view: ViewModule = {
   mount(r) {
     rt = r;
-    const role = (roleControl = select<Role>('matrix', 'Matrix', ROLES.map((x) => ({ value: x, label: x })), rt.control<Role>('role', 'W_Q'), (v) => {
-      rt.setState({ controls: { role: v, row0: 0, col0: 0 } });
+    const role = (roleControl = roleSelect(ROLES));
+    expertControl = numberInput('expert', 'Expert', rt.control('expert', 0), { min: 0, max: 0 }, (v) => {
+      rt.setState({ controls: { expert: v, row0: 0, col0: 0 } });
       void load();
-    }));
+    });
+    expertControl.root.hidden = true;
     layerControl = numberInput('layer', 'Layer', rt.control('layer', 0), { min: 0, max: 0 }, (v) => {
       rt.setState({ controls: { layer: v } });
       void load();
@@ -49,11 +57,21 @@ const view: ViewModule = {
       button('Zoom in', () => zoomBy(0.5), { id: 'zoom-in' }),
       button('Zoom out', () => zoomBy(2), { id: 'zoom-out' }),
     );
-    rt.controls.append(role.root, layerControl.root, bar);
+    rt.controls.append(role.root, expertControl.root, layerControl.root, bar);
     rt.content.append(tilesTitle, tiles.root, zoomTitle, zoom.root);
   },
   show({ model }) {
     dHead = model.dHead;
+    nExperts = model.nExperts;
+    if (nExperts > 0 !== moeRoles) {
+      // the role list depends on the model: a mixture of experts adds the router
+      moeRoles = nExperts > 0;
+      const next = roleSelect(moeRoles ? MOE_ROLES : ROLES);
+      roleControl.root.replaceWith(next.root);
+      roleControl = next;
+    }
+    expertControl.setMax(Math.max(0, nExperts - 1));
+    expertControl.set(Math.min(rt.control('expert', 0), Math.max(0, nExperts - 1)));
     layerControl.setMax(model.nLayers - 1);
     layerControl.set(Math.min(rt.control('layer', 0), model.nLayers - 1));
     roleControl.set(rt.control<Role>('role', 'W_Q'));
@@ -67,6 +85,13 @@ const view: ViewModule = {
     return { name: `heatmap-${result.name}`, headers: ['row', 'column', '|w|'], rows, json: result, canvases: [tiles.canvas, zoom.canvas] };
   },
 };
+
+function roleSelect(roles: readonly Role[]): ReturnType<typeof select<Role>> {
+  return select<Role>('matrix', 'Matrix', roles.map((x) => ({ value: x, label: x })), rt.control<Role>('role', 'W_Q'), (v) => {
+    rt.setState({ controls: { role: v, row0: 0, col0: 0 } });
+    void load();
+  });
+}
 
 function zoomTo(row0: number, col0: number, size: number): void {
   rt.setState({ controls: { row0, col0, size: Math.max(4, Math.round(size)) } });
@@ -92,8 +117,12 @@ async function load(): Promise<void> {
   const my = ++seq;
   const role = rt.control<Role>('role', 'W_Q');
   const layer = rt.control('layer', 0);
+  // a mixture of experts' W_gate / W_in / W_out are one matrix per expert: the picker shows for them
+  const perExpert = nExperts > 0 && EXPERT_ROLES.includes(role);
+  expertControl.root.hidden = !perExpert;
+  const expert = perExpert ? Math.min(rt.control('expert', 0), nExperts - 1) : undefined;
   try {
-    const r = await rt.analysis('heatmap', { role, layer, window: { row0: Math.round(rt.control('row0', 0)), col0: Math.round(rt.control('col0', 0)), size: rt.control('size', 96) } }, `Reading ${role} of layer ${layer}…`);
+    const r = await rt.analysis('heatmap', { role, layer, expert, window: { row0: Math.round(rt.control('row0', 0)), col0: Math.round(rt.control('col0', 0)), size: rt.control('size', 96) } }, `Reading ${role}${expert === undefined ? '' : ` of expert ${expert}`} of layer ${layer}…`);
     if (my !== seq) return;
     result = r;
     render(r, role);

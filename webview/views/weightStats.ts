@@ -37,7 +37,7 @@ const view: ViewModule = {
   },
   exportable(): Exportable | undefined {
     if (!stats) return undefined;
-    return { name: 'weight-stats', headers: ['layer', 'matrix', 'along d_model', 'across', 'across axis', 'whole'], rows: stats.entries.map((e) => [e.layer, e.role, e.alongModel, e.across, e.acrossAxis, e.whole]), json: stats, canvases: [chart.canvas] };
+    return { name: 'weight-stats', headers: ['layer', 'matrix', 'along d_model', 'across', 'across axis', 'whole'], rows: stats.entries.map((e) => [e.layer, e.matrix, e.alongModel, e.across, e.acrossAxis, e.whole]), json: stats, canvases: [chart.canvas] };
   },
 };
 
@@ -55,13 +55,28 @@ async function load(): Promise<void> {
 
 function render(s: Stats): void {
   const axis = rt.control<Axis>('axis', 'alongModel');
+  // a mixture of experts has one W_gate / W_in / W_out per expert: chart and table show their mean
+  // per layer (the exported rows keep every expert's matrix)
+  const perLayer = new Map<string, { sum: number; n: number }>();
+  for (const e of s.entries) {
+    const key = `${e.layer}:${e.role}`;
+    const acc = perLayer.get(key) ?? { sum: 0, n: 0 };
+    perLayer.set(key, { sum: acc.sum + e[axis], n: acc.n + 1 });
+  }
+  const experts = new Set(s.entries.filter((e) => e.expert !== undefined).map((e) => e.expert)).size;
+  const mean = (layer: number, role: string): number => {
+    const acc = perLayer.get(`${layer}:${role}`);
+    return acc ? acc.sum / acc.n : Number.NaN;
+  };
+  const label = (role: string): string => (experts > 0 && s.entries.some((e) => e.role === role && e.expert !== undefined) ? `${role} (mean of ${experts} experts)` : role);
+  const layers = [...new Set(s.entries.map((e) => e.layer))];
   const series = s.roles.map((role, k) => ({
-    label: role,
+    label: label(role),
     color: seriesColor(k),
     dashed: false,
-    points: s.entries.filter((e) => e.role === role).map((e) => ({ x: e.layer, y: e[axis] })),
+    points: layers.filter((l) => perLayer.has(`${l}:${role}`)).map((l) => ({ x: l, y: mean(l, role) })),
   }));
-  const what = axis === 'alongModel' ? 'vectors along d_model' : axis === 'across' ? 'vectors across the heads (attention) or hidden units (FFN)' : 'all elements of each matrix';
+  const what = axis === 'alongModel' ? 'vectors along d_model' : axis === 'across' ? 'vectors across the heads (attention), hidden units (FFN) or experts (router)' : 'all elements of each matrix';
   chart.draw({
     xTitle: 'layer',
     yTitle: 'sd / mean |w|',
@@ -72,9 +87,7 @@ function render(s: Stats): void {
     refLines: [{ y: s.gaussian, label: `Gaussian ${s.gaussian.toFixed(4)}` }],
     description: `sd over mean absolute value of ${what}, per matrix and layer`,
   });
-  const byLayer = new Map<number, Record<string, number>>();
-  for (const e of s.entries) byLayer.set(e.layer, { ...byLayer.get(e.layer), [e.role]: e[axis] });
-  tableBox.replaceChildren(table(`sd / mean |w| of ${what}`, ['layer', ...s.roles], [...byLayer].map(([l, v]) => [l, ...s.roles.map((r) => v[r] ?? Number.NaN)]), { id: 'stats' }));
+  tableBox.replaceChildren(table(`sd / mean |w| of ${what}`, ['layer', ...s.roles.map(label)], layers.map((l) => [l, ...s.roles.map((r) => mean(l, r))]), { id: 'stats' }));
   rt.setStatus(`${s.entries.length} matrices read (${s.reducer}); the dashed line is a Gaussian's ${s.gaussian.toFixed(4)}.`, 'ok');
 }
 

@@ -1,11 +1,17 @@
 // Anatomy (SPEC section 1, article section 1): what the matrices are, from the file alone. The
 // parameter tally is written the way the article writes it, next to the file's own count, with the
 // reasons they differ spelled out (a Llama-2 GGUF stores no rope_freqs; a tied model one dictionary).
+// A mixture of experts' tally also says how many parameters one token actually uses.
 import { LLAMA_FAMILY, type Hparams } from '../gguf/llamaModel';
 import { typeName } from '../gguf/ggmlTypes';
 
 /** What a tensor is for, in the project's vocabulary. */
-export type TensorRole = 'W_E' | 'W_U' | 'W_Q' | 'W_K' | 'W_V' | 'W_O' | 'W_gate' | 'W_in' | 'W_out' | 'ln1' | 'ln2' | 'ln_final' | 'rope_freqs' | 'other';
+/**
+ * What a tensor is for, in the project's vocabulary. W_QKV: q, k and v fused in one tensor (phi3's
+ * attn_qkv; the weight views split it into W_Q, W_K, W_V). W_gate_inp: a mixture of experts' router.
+ * A mixture of experts' W_gate / W_in / W_out are 3-D: one slab per expert.
+ */
+export type TensorRole = 'W_E' | 'W_U' | 'W_Q' | 'W_K' | 'W_V' | 'W_QKV' | 'W_O' | 'W_gate_inp' | 'W_gate' | 'W_in' | 'W_out' | 'ln1' | 'ln2' | 'ln_final' | 'rope_freqs' | 'other';
 
 export interface TensorLike {
   readonly name: string;
@@ -31,15 +37,20 @@ const BLOCK_ROLES: Record<string, TensorRole> = {
   attn_q: 'W_Q',
   attn_k: 'W_K',
   attn_v: 'W_V',
+  attn_qkv: 'W_QKV',
   attn_output: 'W_O',
+  ffn_gate_inp: 'W_gate_inp',
   ffn_gate: 'W_gate',
   ffn_up: 'W_in',
   ffn_down: 'W_out',
+  ffn_gate_exps: 'W_gate',
+  ffn_up_exps: 'W_in',
+  ffn_down_exps: 'W_out',
   attn_norm: 'ln1',
   ffn_norm: 'ln2',
 };
 /** Every role, in forward order. */
-export const TENSOR_ROLES: readonly TensorRole[] = ['W_E', 'ln1', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2', 'W_gate', 'W_in', 'W_out', 'ln_final', 'W_U', 'rope_freqs', 'other'];
+export const TENSOR_ROLES: readonly TensorRole[] = ['W_E', 'ln1', 'W_Q', 'W_K', 'W_V', 'W_QKV', 'W_O', 'ln2', 'W_gate_inp', 'W_gate', 'W_in', 'W_out', 'ln_final', 'W_U', 'rope_freqs', 'other'];
 
 export function classifyTensor(name: string): { layer: number | null; role: TensorRole } {
   const m = /^blk\.(\d+)\.([a-z_]+)\.weight$/.exec(name);
@@ -99,6 +110,28 @@ export interface ParameterTally {
   difference: number | null;
   /** why the two totals differ, one sentence each */
   notes: string[];
+  /** a mixture of experts: the parameters one token uses next to the file's total */
+  experts?: ExpertTally;
+}
+
+export interface ExpertTally {
+  nExperts: number;
+  nExpertsUsed: number;
+  /** parameters in the expert tensors (every expert's W_gate, W_in, W_out) */
+  expertParams: number;
+  /** the file's total */
+  total: number;
+  /** total less the experts the router leaves out: (n_expert - n_used) / n_expert of the expert parameters */
+  activePerToken: number;
+}
+
+/** Total and active-per-token parameters of a mixture of experts, from the tensors the file stores. */
+export function expertTally(hp: Hparams, tensors: readonly TensorLike[]): ExpertTally | undefined {
+  if (hp.nExperts <= 0) return undefined;
+  const expertParams = tensors.filter((t) => /^blk\.\d+\.ffn_(gate|up|down)_exps\.weight$/.test(t.name)).reduce((acc, t) => acc + t.nElements, 0);
+  const total = tensors.reduce((acc, t) => acc + t.nElements, 0);
+  const idle = (expertParams * (hp.nExperts - hp.nExpertsUsed)) / hp.nExperts;
+  return { nExperts: hp.nExperts, nExpertsUsed: hp.nExpertsUsed, expertParams, total, activePerToken: total - idle };
 }
 
 /**
@@ -132,8 +165,8 @@ export function parameterTally(hp: Hparams, tensors: readonly TensorLike[]): Par
   const nL = Math.max(1, hp.nLayers);
   const file = {
     dictionaries: s('W_E', 'W_U'),
-    attentionPerLayer: s('W_Q', 'W_K', 'W_V', 'W_O') / nL,
-    ffnPerLayer: s('W_gate', 'W_in', 'W_out') / nL,
+    attentionPerLayer: s('W_Q', 'W_K', 'W_V', 'W_QKV', 'W_O') / nL,
+    ffnPerLayer: s('W_gate_inp', 'W_gate', 'W_in', 'W_out') / nL,
     normsPerLayer: s('ln1', 'ln2') / nL,
     finalNorm: s('ln_final'),
     ropeFreqs: s('rope_freqs'),
@@ -145,9 +178,13 @@ export function parameterTally(hp: Hparams, tensors: readonly TensorLike[]): Par
   if (tensors.length === 0) {
     return { applies: false, article: null, file, difference: null, notes: ['This file holds a vocabulary and no weights: there are no parameters to count, and the article\'s tally does not apply.'] };
   }
+  const experts = expertTally(hp, tensors);
   if (!LLAMA_FAMILY.has(hp.arch)) {
-    const note = `The article's tally describes a Llama-family model (RMSNorm, SwiGLU feed-forward, rotary positions); this is a "${hp.arch}" model, built differently, so only the file's own count (${file.total} parameters) applies.`;
-    return { applies: false, article: null, file, difference: null, notes: [note] };
+    const notes = [`The article's tally describes a Llama-family model (RMSNorm, SwiGLU feed-forward, rotary positions); this is a "${hp.arch}" model, built differently, so only the file's own count (${file.total} parameters) applies.`];
+    if (experts) {
+      notes.push(`A mixture of experts: each layer's router picks ${experts.nExpertsUsed} of ${experts.nExperts} experts for every token, so of the file's ${experts.total} parameters a token uses ${experts.activePerToken} (the experts hold ${experts.expertParams}, of which ${experts.nExpertsUsed}/${experts.nExperts} run).`);
+    }
+    return { applies: false, article: null, file, difference: null, notes, ...(experts ? { experts } : {}) };
   }
 
   const notes: string[] = [];

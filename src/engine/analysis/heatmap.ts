@@ -54,6 +54,7 @@ export function tensorHeatmap(file: LlamaModelFile, t: TensorInfo, opts: Heatmap
   return { name: t.name, shape: [nRows, nCols], zoom: { row0, col0, rows: zr, cols: zc, values: zoom }, blocks: { block, rows: br, cols: bc, values: Array.from(tiles) } };
 }
 
-export function weightHeatmap(file: LlamaModelFile, role: WeightRole, layer: number, opts: HeatmapOptions = {}): Heatmap {
-  return tensorHeatmap(file, file.weight(role, layer), opts);
+/** A layer's matrix; `expert` picks one expert's W_gate / W_in / W_out in a mixture of experts. */
+export function weightHeatmap(file: LlamaModelFile, role: WeightRole, layer: number, opts: HeatmapOptions & { expert?: number } = {}): Heatmap {
+  return tensorHeatmap(file, file.weight(role, layer, opts.expert), opts);
 }

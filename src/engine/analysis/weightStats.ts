@@ -1,7 +1,9 @@
 // Deep versus shallow layers (SPEC 4, article Fig. 9): for each layer and matrix, the mean over
 // vectors of sd(v) / mean(|v|), once for vectors along the model dimension and once for vectors
 // across the heads (attention) or the hidden units (FFN). Tensors are streamed one at a time in file
-// order; a reducer turns one tensor into per-row and per-column sums.
+// order; a reducer turns one tensor into per-row and per-column sums. In a mixture of experts every
+// expert's W_gate / W_in / W_out is a matrix of its own (a slab of the 3-D expert tensor), and the
+// router W_gate_inp is one more.
 import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
 import type { TensorInfo } from '../gguf/reader';
 import { GAUSSIAN_SIGMA_OVER_MEAN_ABS, sigmaOverMeanAbs } from './math';
@@ -28,7 +30,7 @@ export interface TensorReducer {
 
 export const STAT_ROLES: readonly WeightRole[] = ['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate', 'W_in', 'W_out'];
 
-/** Which ggml axis runs along d_model: rows are d_model long for W_Q/K/V, W_gate, W_in. */
+/** Which ggml axis runs along d_model: rows are d_model long for W_Q/K/V, W_gate, W_in, W_gate_inp. */
 export function modelAxis(role: WeightRole): 'rows' | 'cols' {
   return role === 'W_O' || role === 'W_out' ? 'cols' : 'rows';
 }
@@ -36,11 +38,15 @@ export function modelAxis(role: WeightRole): 'rows' | 'cols' {
 export interface WeightStatsEntry {
   layer: number;
   role: WeightRole;
+  /** the expert of a routed FFN's matrix */
+  expert?: number;
+  /** `blocks.3.attn.W_Q`, `blocks.3.mlp.experts.5.W_in` */
+  matrix: string;
   /** mean over vectors along d_model of sd/mean|v| (orange in Fig. 9) */
   alongModel: number;
-  /** mean over vectors across the heads (attention) or the FFN hidden units (blue in Fig. 9) */
+  /** mean over vectors across the heads (attention), the FFN hidden units or the experts (router) (blue in Fig. 9) */
   across: number;
-  acrossAxis: 'heads' | 'ffn';
+  acrossAxis: 'heads' | 'ffn' | 'experts';
   /** sd/mean|v| of every element of the matrix at once */
   whole: number;
 }
@@ -93,27 +99,32 @@ export interface WeightStatsOptions {
   onTensor?: (done: number, total: number, name: string) => void;
 }
 
+/** Every matrix of the model (default roles: the seven, and the router of a mixture of experts). */
 export function weightStats(file: LlamaModelFile, reducer: TensorReducer, opts: WeightStatsOptions = {}): WeightStats {
-  const roles = [...(opts.roles ?? STAT_ROLES)];
+  const roles = [...(opts.roles ?? file.matrixRoles)];
   const nLayers = file.hparams.nLayers;
   const layers = opts.layers ?? Array.from({ length: nLayers }, (_, l) => l);
-  const jobs = layers.flatMap((layer) => roles.map((role) => ({ layer, role, t: file.weight(role, layer) })));
-  jobs.sort((a, b) => a.t.offset - b.t.offset); // file order: one sequential sweep
-  const entries: WeightStatsEntry[] = [];
+  const listed = layers.flatMap((layer) => file.matrices(layer, roles).map((m) => ({ layer, ...m, t: file.weight(m.role, layer, m.expert) })));
+  const order = new Map(listed.map((j, i) => [j, i]));
+  const jobs = [...listed].sort((a, b) => a.t.offset - b.t.offset); // file order: one sequential sweep
+  const entries: Array<WeightStatsEntry & { at: number }> = [];
   jobs.forEach((j, i) => {
     const sums = reducer.reduce(file, j.t);
     const along = modelAxis(j.role) === 'rows' ? sums.rows : sums.cols;
     const across = modelAxis(j.role) === 'rows' ? sums.cols : sums.rows;
     entries.push({
+      at: order.get(j)!,
       layer: j.layer,
       role: j.role,
+      ...(j.expert === undefined ? {} : { expert: j.expert }),
+      matrix: j.name,
       alongModel: meanSigmaOverMean(along),
       across: meanSigmaOverMean(across),
-      acrossAxis: j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads',
+      acrossAxis: j.role === 'W_gate_inp' ? 'experts' : j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads',
       whole: wholeMatrix(sums.rows),
     });
     opts.onTensor?.(i + 1, jobs.length, j.t.name);
   });
-  entries.sort((a, b) => a.layer - b.layer || roles.indexOf(a.role) - roles.indexOf(b.role));
-  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries, reducer: reducer.label };
+  entries.sort((a, b) => a.at - b.at);
+  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries: entries.map(({ at: _at, ...e }) => e), reducer: reducer.label };
 }

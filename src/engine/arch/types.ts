@@ -12,17 +12,22 @@ export interface HookDef {
   /** hook name; `{l}` is the layer */
   readonly hook: string;
   readonly layout: HookLayout;
-  /** row width of a pos_by_dim hook: d_model, or the heads side by side (n_heads * d_head) */
-  readonly width?: 'd_model' | 'heads';
+  /** row width of a pos_by_dim hook: d_model, the heads side by side (n_heads * d_head), or one value per expert */
+  readonly width?: 'd_model' | 'heads' | 'experts';
 }
 
 /** Which rows of a fused tensor a role owns. */
 export type FusedPart = 'q' | 'k' | 'v' | 'gate' | 'up';
 
-/** Where a role's matrix lives: its own tensor `blk.{l}.<tensor>.weight`, or rows of a fused one. */
+/**
+ * Where a role's matrix lives: its own tensor `blk.{l}.<tensor>.weight`, rows of a fused one, or
+ * one expert's slab of a 3-D expert tensor ([d_in, d_out, n_expert]: expert e is the e-th run of
+ * d_out rows, contiguous in the file).
+ */
 export interface TensorRef {
   readonly tensor: string;
   readonly part?: FusedPart;
+  readonly experts?: true;
 }
 
 export type MatrixRole = 'W_Q' | 'W_K' | 'W_V' | 'W_O' | 'W_gate' | 'W_in' | 'W_out';
@@ -39,6 +44,19 @@ export interface ExtraTensors {
   readonly kNorm?: string;
   /** biases of q, k, v ([rows of the matrix]; qwen2) */
   readonly qkvBias?: { readonly q: string; readonly k: string; readonly v: string };
+}
+
+/**
+ * A routed (mixture-of-experts) FFN as llama.cpp's build_moe_ffn computes it: router logits
+ * W_gate_inp . x ([n_expert]), probabilities by the gating function, the n_expert_used largest
+ * picked, their weights renormalized to sum 1 when `normalizeTopK`, and the FFN output the weighted
+ * sum of the picked experts' gated FFNs (each expert has its own W_gate, W_in, W_out).
+ */
+export interface MoeRecipe {
+  /** the router, [d_model] rows, one per expert: `blk.{l}.<router>.weight` */
+  readonly router: string;
+  readonly gating: 'softmax';
+  readonly normalizeTopK: boolean;
 }
 
 export interface LensRecipe {
@@ -66,6 +84,8 @@ export interface ArchTable {
   readonly extra: ExtraTensors;
   /** gated FFN: act(gate) * up */
   readonly ffnActivation: 'silu' | 'gelu';
+  /** a routed FFN: W_gate / W_in / W_out are per expert (TensorRef.experts) */
+  readonly moe?: MoeRecipe;
   /** attention scores = cap * tanh(scores / cap) before the softmax, from this key (gemma2) */
   readonly attnSoftcapKey?: string;
   readonly attnSoftcapDefault?: number;

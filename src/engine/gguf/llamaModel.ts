@@ -3,7 +3,7 @@
 // ../arch), head slices (grouped-query aware) and the tokenizer's token strings. Reads the GGUF
 // lazily; never loads the model into llama.cpp. The name is historical: every supported family
 // (llama, qwen2, qwen3, gemma2, gemma3, phi3) is read through this class.
-import { archTable, ARCH_TABLES, type ArchTable, type FusedPart, type MatrixRole } from '../arch';
+import { archTable, ARCH_TABLES, type ArchTable, type FusedPart, type MatrixRole, type TensorRef } from '../arch';
 import { InnerWorldError } from '../errors';
 import { GgufError } from './errors';
 import { dequantizeRows, isDequantizable } from './dequant';
@@ -29,11 +29,36 @@ export interface Hparams {
   readonly rmsEps: number;
   readonly ropeFreqBase: number;
   readonly ropeDim: number;
+  /** experts per layer of a routed FFN (mixture of experts); 0 for a dense FFN */
+  readonly nExperts: number;
+  /** experts that run for each token (the router's top k); 0 for a dense FFN */
+  readonly nExpertsUsed: number;
+  /** hidden width of one expert's FFN; 0 for a dense FFN */
+  readonly dFfExpert: number;
 }
 
-export type WeightRole = MatrixRole | 'ln1' | 'ln2';
+/** W_gate_inp: a mixture of experts' router, one [d_model] row per expert (llama.cpp's ffn_gate_inp). */
+export type WeightRole = MatrixRole | 'ln1' | 'ln2' | 'W_gate_inp';
 
 export const MATRIX_ROLES: readonly WeightRole[] = ['W_Q', 'W_K', 'W_V', 'W_O', 'W_gate', 'W_in', 'W_out'];
+
+/** The roles a mixture of experts has once per expert. */
+export const EXPERT_ROLES: readonly WeightRole[] = ['W_gate', 'W_in', 'W_out'];
+
+/** One matrix of a layer: its role, its expert (routed FFN matrices), its TransformerLens-style name. */
+export interface LayerMatrix {
+  readonly role: WeightRole;
+  readonly expert?: number;
+  /** `blocks.3.attn.W_Q`, `blocks.3.mlp.W_gate_inp`, `blocks.3.mlp.experts.5.W_in` */
+  readonly name: string;
+}
+
+/** The name a layer's matrix is shown under: `blocks.3.attn.W_Q`, `blocks.3.mlp.experts.5.W_in`. */
+export function matrixName(role: WeightRole, layer: number, expert?: number): string {
+  if (role === 'ln1' || role === 'ln2') return `blocks.${layer}.${role}.w`;
+  const part = role === 'W_Q' || role === 'W_K' || role === 'W_V' || role === 'W_O' ? 'attn' : 'mlp';
+  return `blocks.${layer}.${part}.${expert === undefined ? '' : `experts.${expert}.`}${role}`;
+}
 
 /** The attention and FFN widths of one layer (files may store them one value per layer). */
 export interface LayerShape {
@@ -132,19 +157,65 @@ export class LlamaModelFile {
     return this.file.requireTensor('output_norm.weight');
   }
 
+  /** whether the FFN is routed over experts (a mixture of experts) */
+  get isMoe(): boolean {
+    return this.archTable.moe !== undefined && this.hparams.nExperts > 0;
+  }
+
   /**
    * The matrix (or norm gain) of a role in a layer. A role stored inside a fused tensor (phi3's
    * attn_qkv, a fused gate/up ffn_up) comes back as a view of its rows, named `<tensor>[q]`: its
-   * rows are contiguous in the file, so every reader handles it as a tensor of its own.
+   * rows are contiguous in the file, so every reader handles it as a tensor of its own. In a
+   * mixture of experts, W_gate / W_in / W_out need the expert: its slab of the 3-D expert tensor
+   * comes back the same way, named `<tensor>[expert 5]`; W_gate_inp is the router.
    */
-  weight(role: WeightRole, layer: number): TensorInfo {
+  weight(role: WeightRole, layer: number, expert?: number): TensorInfo {
     this.checkLayer(layer);
     if (role === 'ln1' || role === 'ln2') return this.file.requireTensor(`blk.${layer}.${this.archTable.norms[role]}.weight`);
+    if (role === 'W_gate_inp') {
+      if (!this.isMoe) throw new InnerWorldError('bad-argument', `W_gate_inp is the router of a mixture of experts; ${this.name} (${this.archTable.label}) has one FFN per layer and no router`);
+      return this.file.requireTensor(`blk.${layer}.${this.archTable.moe!.router}.weight`);
+    }
     const ref = this.resolveRef(role, layer);
     const t = this.file.requireTensor(`blk.${layer}.${ref.tensor}.weight`);
+    if (ref.experts) return this.expertView(t, role, layer, expert);
+    if (expert !== undefined) throw new InnerWorldError('bad-argument', `${role} of layer ${layer} is one matrix, not one per expert: ${this.isMoe ? 'only W_gate, W_in and W_out are per expert' : `${this.name} is not a mixture of experts`}`);
     if (!ref.part) return t;
     const [start, count] = this.fusedRows(ref.part, layer);
     return rowView(t, start, count, ref.part);
+  }
+
+  /** Every matrix of a layer, in forward order: attention, then the router and each expert's FFN (or the FFN). */
+  matrices(layer: number, roles: readonly WeightRole[] = MATRIX_ROLES): LayerMatrix[] {
+    this.checkLayer(layer);
+    const out: LayerMatrix[] = [];
+    const wanted = (r: WeightRole): boolean => roles.includes(r);
+    for (const role of ['W_Q', 'W_K', 'W_V', 'W_O'] as const) if (wanted(role)) out.push({ role, name: matrixName(role, layer) });
+    if (this.isMoe && wanted('W_gate_inp')) out.push({ role: 'W_gate_inp', name: matrixName('W_gate_inp', layer) });
+    if (this.isMoe) {
+      for (let e = 0; e < this.hparams.nExperts; e++) {
+        for (const role of EXPERT_ROLES) if (wanted(role)) out.push({ role, expert: e, name: matrixName(role, layer, e) });
+      }
+    } else {
+      for (const role of EXPERT_ROLES) if (wanted(role)) out.push({ role, name: matrixName(role, layer) });
+    }
+    return out;
+  }
+
+  /** The roles weight views offer for this model: the seven matrices, and the router in a mixture of experts. */
+  get matrixRoles(): readonly WeightRole[] {
+    return this.isMoe ? [...MATRIX_ROLES.slice(0, 4), 'W_gate_inp', ...EXPERT_ROLES] : MATRIX_ROLES;
+  }
+
+  /** One expert's [d_in, d_out] slab of a 3-D expert tensor [d_in, d_out, n_expert]. */
+  private expertView(t: TensorInfo, role: WeightRole, layer: number, expert: number | undefined): TensorInfo {
+    const n = this.hparams.nExperts;
+    if (expert === undefined) throw new InnerWorldError('bad-argument', `layer ${layer} has ${n} experts, each with its own ${role}: name one (0..${n - 1})`);
+    if (!Number.isInteger(expert) || expert < 0 || expert >= n) throw new InnerWorldError('bad-argument', `expert ${expert} is outside 0..${n - 1}`);
+    if (t.dims.length !== 3 || t.dims[2] !== n) throw new InnerWorldError('bad-gguf', `${t.name} is [${t.dims.join(', ')}] but ${n} expert slabs were expected`);
+    const slabBytes = t.nBytes / n;
+    const slabElements = t.nElements / n;
+    return { name: `${t.name}[expert ${expert}]`, dims: [t.dims[0]!, t.dims[1]!], type: t.type, offset: t.offset + expert * slabBytes, nElements: slabElements, nBytes: slabBytes };
   }
 
   /** A per-layer tensor by its llama.cpp name (`post_attention_norm`, `attn_q.bias`), or undefined. */
@@ -184,7 +255,7 @@ export class LlamaModelFile {
    * llama.cpp (create_tensor_qkv) takes q, k, v either separate or fused for every family, and a
    * gated FFN without ffn_gate has gate and up fused in ffn_up.
    */
-  private resolveRef(role: MatrixRole, layer: number): { tensor: string; part?: FusedPart } {
+  private resolveRef(role: MatrixRole, layer: number): TensorRef {
     const has = (name: string): boolean => this.file.tensor(`blk.${layer}.${name}.weight`) !== undefined;
     const qkv = { W_Q: ['attn_q', 'q'], W_K: ['attn_k', 'k'], W_V: ['attn_v', 'v'] } as const;
     if (role === 'W_Q' || role === 'W_K' || role === 'W_V') {
@@ -258,7 +329,10 @@ export class LlamaModelFile {
     const { nLayers, dModel, dHead } = this.hparams;
     const t = this.archTable;
     const need = ['token_embd.weight', 'output_norm.weight'];
-    const extra = [t.extra.attnPostNorm, t.extra.ffnPostNorm, t.extra.qNorm, t.extra.kNorm].filter((x): x is string => x !== undefined);
+    const extra = [t.extra.attnPostNorm, t.extra.ffnPostNorm, t.extra.qNorm, t.extra.kNorm, t.moe?.router].filter((x): x is string => x !== undefined);
+    if (t.moe && (this.hparams.nExperts <= 0 || this.hparams.nExpertsUsed <= 0 || this.hparams.nExpertsUsed > this.hparams.nExperts)) {
+      throw new InnerWorldError('bad-gguf', `${this.name} is a ${t.label} model but says ${this.hparams.nExperts} experts with ${this.hparams.nExpertsUsed} used per token (${this.hparams.arch}.expert_count, expert_used_count)`);
+    }
     const roles = MATRIX_ROLES as readonly MatrixRole[];
     for (let l = 0; l < nLayers; l++) {
       need.push(`blk.${l}.${t.norms.ln1}.weight`, `blk.${l}.${t.norms.ln2}.weight`);
@@ -275,7 +349,8 @@ export class LlamaModelFile {
     // headSlice and the fused-tensor views read heads as consecutive row blocks: the row counts
     // must be what the heads (and the FFN width) say
     for (let l = 0; l < nLayers; l++) {
-      const { nHeads, nKvHeads, dFf } = this.layerShape(l);
+      const { nHeads, nKvHeads } = this.layerShape(l);
+      const dFf = t.moe ? this.hparams.dFfExpert : this.layerShape(l).dFf;
       const rowsOf: Partial<Record<MatrixRole, [number, string]>> = {
         W_Q: [nHeads * dHead, `${nHeads} heads of ${dHead}`],
         W_K: [nKvHeads * dHead, `${nKvHeads} heads of ${dHead}`],
@@ -286,10 +361,24 @@ export class LlamaModelFile {
       for (const [role, [nRows, what]] of Object.entries(rowsOf) as Array<[MatrixRole, [number, string]]>) {
         const ref = this.resolveRef(role, l);
         const whole = this.file.requireTensor(`blk.${l}.${ref.tensor}.weight`);
+        if (ref.experts) {
+          const { nExperts } = this.hparams;
+          if (whole.dims.length !== 3 || whole.dims[0] !== dModel || whole.dims[1] !== nRows || whole.dims[2] !== nExperts) {
+            throw new InnerWorldError('bad-gguf', `${whole.name} is [${whole.dims.join(', ')}] but ${nExperts} experts of ${nRows} rows of ${dModel} were expected (${what})`);
+          }
+          continue;
+        }
         const wantRows = ref.part === undefined ? nRows : ref.tensor === 'attn_qkv' ? (nHeads + 2 * nKvHeads) * dHead : 2 * dFf;
         if (whole.dims.length !== 2 || whole.dims[0] !== dModel || whole.dims[1] !== wantRows) {
           throw new InnerWorldError('bad-gguf', `${whole.name} is [${whole.dims.join(', ')}] but ${wantRows} rows of ${dModel} were expected (${what}${ref.part ? `, fused ${ref.tensor}` : ''})`);
         }
+      }
+      if (t.moe) {
+        const { nExperts, dFfExpert } = this.hparams;
+        const router = this.file.requireTensor(`blk.${l}.${t.moe.router}.weight`);
+        const down = this.file.requireTensor(`blk.${l}.${t.weights.W_out.tensor}.weight`);
+        if (router.dims.length !== 2 || router.dims[0] !== dModel || router.dims[1] !== nExperts) throw new InnerWorldError('bad-gguf', `${router.name} is [${router.dims.join(', ')}] but ${nExperts} rows of ${dModel} (one per expert) were expected`);
+        if (down.dims.length !== 3 || down.dims[0] !== dFfExpert || down.dims[1] !== dModel || down.dims[2] !== nExperts) throw new InnerWorldError('bad-gguf', `${down.name} is [${down.dims.join(', ')}] but ${nExperts} experts of ${dModel} rows of ${dFfExpert} were expected`);
       }
       for (const e of [t.extra.qNorm, t.extra.kNorm]) {
         const g = e ? this.layerTensor(e, l) : undefined;
@@ -348,7 +437,11 @@ function readHparams(f: GgufFile): { hparams: Hparams; layers: LayerShape[] } {
   const nHeads = first('attention.head_count');
   const headsPerLayer = perLayer('attention.head_count');
   const kvPerLayer = perLayer('attention.head_count_kv', headsPerLayer);
-  const ffPerLayer = perLayer('feed_forward_length');
+  const nExperts = num('expert_count', 0);
+  const nExpertsUsed = nExperts > 0 ? first('expert_used_count', 0) : 0;
+  // llama.cpp's qwen3moe: expert_feed_forward_length, else n_ff / n_expert_used
+  const expertFf = f.get(`${arch}.expert_feed_forward_length`) !== undefined ? first('expert_feed_forward_length') : undefined;
+  const ffPerLayer = perLayer('feed_forward_length', nExperts > 0 && expertFf !== undefined ? new Array<number>(nLayers).fill(expertFf) : undefined);
   const tokens = f.get('tokenizer.ggml.tokens');
   const embd = f.tensor('token_embd.weight');
   const nVocab = num('vocab_size', Array.isArray(tokens) ? tokens.length : embd ? embd.dims[1] : 0);
@@ -375,6 +468,9 @@ function readHparams(f: GgufFile): { hparams: Hparams; layers: LayerShape[] } {
     rmsEps: num('attention.layer_norm_rms_epsilon', 1e-5),
     ropeFreqBase: num('rope.freq_base', 10000),
     ropeDim: num('rope.dimension_count', dHead),
+    nExperts,
+    nExpertsUsed,
+    dFfExpert: nExperts > 0 ? expertFf ?? (nExpertsUsed > 0 ? Math.floor(ffPerLayer[0]! / nExpertsUsed) : 0) : 0,
   };
   return { hparams, layers };
 }

@@ -6,17 +6,19 @@
 // analysis sees it.
 import { InnerWorldError, quoteFileText as q } from '../errors';
 import { GgufError } from './errors';
+import { SUPPORTED_ARCHS } from './llamaModel';
 import { GgufFile, type TensorInfo } from './reader';
 import { GgufValueType as T, type GgufValue } from './values';
 
 /** llama.cpp's LLAMA_MAX_LAYERS: per-layer hyperparameters live in arrays of this size. */
 export const MAX_LAYERS = 512;
-/** Architectures whose graph is llama.cpp's llama graph (as LLAMA_FAMILY in llamaModel.ts). */
-const LLAMA_ARCHS = new Set(['llama']);
 /** tokenizer.ggml.model values llama.cpp knows (llama-vocab.cpp load) */
 const KNOWN_TOKENIZERS = new Set(['no_vocab', 'none', 'llama', 'bert', 'gpt2', 'hybriddna', 'whitespace', 't5', 'rwkv', 'plamo2', 'gemma4']);
-/** tokenizers a Llama-family model can run with: SentencePiece (Llama 2, Mistral) and BPE (Llama 3) */
-const LLAMA_TOKENIZERS = new Set(['llama', 'gpt2']);
+/**
+ * tokenizers the supported families run with: SentencePiece (Llama 2, Mistral, Phi-3), byte-level
+ * BPE (Llama 3, Qwen) and Gemma's
+ */
+const LLAMA_TOKENIZERS = new Set(['llama', 'gpt2', 'gemma4']);
 
 const RECONVERT = 'Re-convert the model with llama.cpp\'s convert_hf_to_gguf.py, or use another GGUF file.';
 
@@ -80,7 +82,7 @@ function checkFile(f: GgufFile): void {
   const tokens = checkVocabulary(f);
   if (arch === undefined) return;
   const hp = checkHparams(f, arch);
-  if (LLAMA_ARCHS.has(arch) && f.tensors.length > 0) checkLlama(f, arch, hp, tokens);
+  if (SUPPORTED_ARCHS.has(arch) && f.tensors.length > 0) checkSupported(f, arch, hp, tokens);
 }
 
 // ---- metadata access: the type a key must have, or a refusal naming it ----
@@ -195,8 +197,8 @@ function checkHparams(f: GgufFile, arch: string): RawHparams {
     // the model's block_count as a description
     if (f.tensors.length > 0 && nLayers > f.tensors.length) throw new Refusal(`${k('block_count')} is ${nLayers} but the file has only ${f.tensors.length} tensors`);
   }
-  // no dimension can exceed the largest tensor (a vocabulary-only file: 2^24); a Llama model's
-  // dimensions are then checked exactly against its tensors' shapes (checkLlama)
+  // no dimension can exceed the largest tensor (a vocabulary-only file: 2^24); a supported model's
+  // dimensions are then checked exactly against its tensors' shapes (checkSupported)
   let maxDim = f.tensors.length > 0 ? 0 : 1 << 24;
   for (const t of f.tensors) maxDim = Math.max(maxDim, t.nElements);
   const dim = (name: string): number | undefined => {
@@ -227,17 +229,17 @@ function checkHparams(f: GgufFile, arch: string): RawHparams {
   return { nLayers, dModel };
 }
 
-// ---- a Llama-family model: the tokenizer it can run with, tensor shapes against hyperparameters ----
+// ---- a supported family's model: the tokenizer it can run with, tensor shapes against hyperparameters ----
 
-function checkLlama(f: GgufFile, arch: string, hp: RawHparams, tokens: readonly string[] | undefined): void {
+function checkSupported(f: GgufFile, arch: string, hp: RawHparams, tokens: readonly string[] | undefined): void {
   const k = (name: string): string => `${arch}.${name}`;
   if (!tokens) throw new Refusal('the model has no vocabulary (tokenizer.ggml.tokens): llama.cpp cannot tokenize for it');
   const tokenizer = f.get('tokenizer.ggml.model') as string;
-  if (!LLAMA_TOKENIZERS.has(tokenizer)) throw new Refusal(`a Llama model with a ${q(tokenizer, 20)} tokenizer: Llama-family models use SentencePiece ("llama") or BPE ("gpt2")`);
+  if (!LLAMA_TOKENIZERS.has(tokenizer)) throw new Refusal(`a "${arch}" model with a ${q(tokenizer, 20)} tokenizer: the families LLM Inner World runs use SentencePiece ("llama"), BPE ("gpt2") or Gemma's ("gemma4")`);
   const { nLayers, dModel } = hp;
   // the keys llama.cpp's llama loader requires (llama_model::load_hparams: get_key without a default)
   for (const name of ['context_length', 'embedding_length', 'block_count', 'attention.layer_norm_rms_epsilon']) {
-    if (f.value(k(name)) === undefined) throw new Refusal(`${k(name)} is missing: llama.cpp needs it to load a Llama model`);
+    if (f.value(k(name)) === undefined) throw new Refusal(`${k(name)} is missing: llama.cpp needs it to load a "${arch}" model`);
   }
   if (nLayers === undefined || dModel === undefined) return; // unreachable: both were required just above
   const heads = perLayerOf(f, k('attention.head_count'), nLayers);
@@ -271,12 +273,16 @@ function checkLlama(f: GgufFile, arch: string, hp: RawHparams, tokens: readonly 
     shape(`${p}attn_q.weight`, [dModel, h * dHead]);
     shape(`${p}attn_k.weight`, [dModel, kv * dHead]);
     shape(`${p}attn_v.weight`, [dModel, kv * dHead]);
+    shape(`${p}attn_qkv.weight`, [dModel, (h + 2 * kv) * dHead]); // phi3's fused q, k, v
     shape(`${p}attn_output.weight`, [h * dHead, dModel]);
     shape(`${p}ffn_norm.weight`, [dModel]);
     if (ff) {
+      // without ffn_gate, ffn_up holds gate and up fused (phi3)
+      const fused = f.tensor(`${p}ffn_gate.weight`) === undefined;
       shape(`${p}ffn_gate.weight`, [dModel, ff[l]!]);
-      shape(`${p}ffn_up.weight`, [dModel, ff[l]!]);
+      shape(`${p}ffn_up.weight`, [dModel, (fused ? 2 : 1) * ff[l]!]);
       shape(`${p}ffn_down.weight`, [ff[l]!, dModel]);
     }
+    // a mixture of experts' routed FFN (qwen3moe): the expert tensors' shapes are checked by LlamaModelFile.validate
   }
 }

@@ -26,6 +26,8 @@ export interface CaptureDims {
   readonly dModel: number;
   readonly nHeads: number;
   readonly dHead: number;
+  /** a mixture of experts: the router's width (hook_expert_weights) */
+  readonly nExperts?: number;
 }
 
 type Store = Map<HookName, { shape: number[]; data: Float32Array }>;
@@ -94,7 +96,7 @@ export class Capture {
     const { dModel, nHeads, dHead } = this.dims;
     const shapes = [...this.wanted.values()].map((h): [HookName, number[]] => [
       h.hook,
-      h.layout === 'pattern' ? [nHeads, n, n] : [n, h.width === 'heads' ? nHeads * dHead : dModel],
+      h.layout === 'pattern' ? [nHeads, n, n] : [n, h.width === 'heads' ? nHeads * dHead : h.width === 'experts' ? this.dims.nExperts ?? 0 : dModel],
     ]);
     const arena = new Float32Array(shapes.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0));
     this.planned = new Map();

@@ -14,6 +14,7 @@ import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
 import { createCpuThreadpool, evalCallbackProto, fillBatch, freeCpuThreadpool, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
 import { Tokenizer } from './tokens';
+import { DEFAULT_MAX_CONTEXT, modelMemory, planFit, weightBytes } from '../models/memoryFit';
 
 export interface SessionOptions {
   gpu?: GpuPreference;
@@ -24,9 +25,11 @@ export interface SessionOptions {
   kvType?: 'f32' | 'f16';
   /** most tokens one inspection may hold (default: the model's training context, at most 4096) */
   maxContext?: number;
+  /** free RAM to plan with (default os.freemem()); the tests set it to see a refusal */
+  freeRam?: number;
 }
 
-export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain'> {
+export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dFf' | 'nVocab' | 'nCtxTrain' | 'nExperts' | 'nExpertsUsed'> {
   readonly path: string;
   readonly name: string;
   readonly description: string | undefined;
@@ -107,20 +110,17 @@ export class ModelSession {
     try {
       const hp = file.hparams;
       if (!SUPPORTED_ARCHS.has(hp.arch)) {
-        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model, an architecture LLM Inner World does not run yet; it runs ${supportedArchLabels()} models (Llama 2 and 3, Mistral, TinyLlama, Qwen 2, 2.5 and 3, Gemma 2 and 3, Phi-3 and Phi-4 mini ...). Its weights can still be browsed with the weight views.`);
+        throw new InnerWorldError('not-llama', `${file.name} is a "${hp.arch}" model, an architecture LLM Inner World does not run yet; it runs ${supportedArchLabels()} models (Llama 2 and 3, Mistral, TinyLlama, Qwen 2, 2.5 and 3, Qwen3 MoE, Gemma 2 and 3, Phi-3 and Phi-4 mini ...). Its weights can still be browsed with the weight views.`);
       }
       const experts = file.file.get(`${hp.arch}.expert_count`);
-      if (typeof experts === 'number' && experts > 0) {
+      if (typeof experts === 'number' && experts > 0 && !file.archTable.moe) {
         throw new InnerWorldError('not-llama', `${file.name} is a mixture-of-experts model (${experts} experts per layer), which LLM Inner World does not run yet: its FFN output is not one set of W_gate / W_in / W_out. Its attention weights can still be browsed with the weight views.`);
       }
       file.validate();
       checkWeightTypes(file);
       const fileBytes = file.file.fileSize;
-      if (fileBytes > os.totalmem()) {
-        throw new InnerWorldError('out-of-memory', `${file.name} is ${gib(fileBytes)} but this machine has ${gib(os.totalmem())} of memory: it cannot be run here. Try a smaller quantization.`);
-      }
       const backend = await getBackend(opts.gpu ?? 'auto');
-      const { layers, notice } = planOffload(backend, fileBytes, hp.nLayers, opts.gpuLayers ?? 'auto');
+      const { layers, notice } = placeModel(backend, file, opts);
       const api = backend.native.llama;
       const loadWith = (n: number): Ptr => api.llama_model_load_from_file(path, { ...api.llama_model_default_params(), n_gpu_layers: n });
       let model = loadWith(layers);
@@ -135,7 +135,7 @@ export class ModelSession {
         await new Promise((r) => setImmediate(r)); // let llama.cpp's queued log lines arrive
         throw new InnerWorldError('model-load-failed', `llama.cpp could not load ${file.name}.`, backend.log.slice(-8).join('\n'));
       }
-      const maxContext = Math.min(opts.maxContext ?? Math.min(hp.nCtxTrain, 4096), hp.nCtxTrain);
+      const maxContext = Math.min(opts.maxContext ?? DEFAULT_MAX_CONTEXT, hp.nCtxTrain);
       const info: ModelInfo = {
         path,
         name: file.name,
@@ -149,6 +149,8 @@ export class ModelSession {
         dFf: hp.dFf,
         nVocab: hp.nVocab,
         nCtxTrain: hp.nCtxTrain,
+        nExperts: hp.nExperts,
+        nExpertsUsed: hp.nExpertsUsed,
         maxContext,
         fileBytes,
         backend: gpuLayers > 0 ? backend.label : 'CPU',
@@ -407,23 +409,30 @@ function nodeOf(hook: HookName, arch: string, nLayers: number): string {
   throw new InnerWorldError('bad-argument', `batched decode captures resid_post or hook_embed, not ${hook}`);
 }
 
-function planOffload(backend: Backend, fileBytes: number, nLayers: number, want: number | 'auto'): { layers: number; notice: string | undefined } {
-  if (!backend.gpu) return { layers: 0, notice: undefined };
-  if (want !== 'auto') return { layers: want < 0 ? nLayers + 1 : want, notice: undefined };
-  const mem = backend.gpuMemory();
-  if (!mem) return { layers: nLayers + 1, notice: undefined };
-  const reserve = 768 * 2 ** 20; // compute buffers, KV cache of a few thousand tokens, the dictionaries' copies
-  const perLayer = fileBytes / (nLayers + 1);
-  if (mem.free >= fileBytes + reserve) return { layers: nLayers + 1, notice: undefined };
-  const fit = Math.floor((mem.free - reserve) / perLayer);
-  if (fit <= 0) {
-    return { layers: 0, notice: `Not enough GPU memory for this model (${gib(mem.free)} free, about ${gib(fileBytes + reserve)} needed): it runs on the CPU.` };
+/**
+ * Where the model goes, checked before llama.cpp loads it: mapped weights + KV cache + compute
+ * reserve against free RAM and free GPU memory (see ../models/memoryFit). What does not fit is
+ * refused with the arithmetic; what fits only partly on the GPU is refused as
+ * 'needs-partial-offload' (the layers that fit in `detail`) unless the caller allowed it.
+ */
+function placeModel(backend: Backend, file: LlamaModelFile, opts: SessionOptions): { layers: number; notice: string | undefined } {
+  const hp = file.hparams;
+  const need = modelMemory({
+    weightBytes: weightBytes(file.file.tensors),
+    shape: hp,
+    context: opts.maxContext ?? DEFAULT_MAX_CONTEXT,
+    kvBytesPerValue: (opts.kvType ?? 'f32') === 'f32' ? 4 : 2,
+  });
+  const want = opts.gpuLayers ?? 'auto';
+  const mem = backend.gpu ? backend.gpuMemory() : undefined;
+  if (want !== 'auto') {
+    const layers = !backend.gpu ? 0 : want < 0 ? hp.nLayers + 1 : want;
+    return { layers, notice: layers > 0 && layers < hp.nLayers + 1 ? `${layers} of ${hp.nLayers + 1} layers run on the GPU (${backend.label}); the rest run on the CPU.` : undefined };
   }
-  return { layers: fit, notice: `Only ${fit} of ${nLayers} layers fit in GPU memory (${gib(mem.free)} free); the rest run on the CPU.` };
-}
-
-function gib(n: number): string {
-  return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  const plan = planFit({ name: file.name, need, nLayers: hp.nLayers, freeRam: opts.freeRam ?? os.freemem(), gpu: mem ? { free: mem.free, label: backend.label } : undefined });
+  if (plan.kind === 'refused') throw new InnerWorldError('out-of-memory', plan.message);
+  if (plan.kind === 'partial') throw new InnerWorldError('needs-partial-offload', plan.message, String(plan.gpuLayers));
+  return { layers: backend.gpu && !mem ? hp.nLayers + 1 : plan.gpuLayers, notice: undefined };
 }
 
 function range(a: number, b: number): number[] {

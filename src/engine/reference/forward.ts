@@ -2,11 +2,12 @@
 // the GGUF file: no llama.cpp involved. It follows each supported family's block (../arch): the
 // llama block, plus where the family differs the embedding scale, q/k/v biases, per-head q/k
 // norms, post-attention and post-FFN norms, GELU, soft-capped scores and logits, sliding windows,
-// NeoX RoPE, fused q/k/v and gate/up. It returns every hook the family's graph offers under the
+// NeoX RoPE, fused q/k/v and gate/up, a routed mixture-of-experts FFN. It returns every hook the family's graph offers under the
 // same names and shapes as the instrumented decode's ActivationCache, so the two can be compared
 // hook by hook. Float64 throughout; slow on purpose.
 import { ActivationCache, type Tensor } from '../activations';
 import { allHookNames, type HookName } from '../hookNames';
+import type { MoeRecipe } from '../arch';
 import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
 import { ggmlGelu } from './ggmlInput';
 import { add, addBias, gelu, linear, mat, rmsNorm, rmsNormHeads, rope, silu, softcap, softmaxPrefix, toFloat32, type Mat, type RopeAngles } from './ops';
@@ -18,6 +19,8 @@ export interface ReferenceOptions {
   ropeAngles?: RopeAngles;
   /** GELU: the exact tanh formula (default), or as ggml-cpu computes it through an F16 table */
   gelu?: 'exact' | 'ggml-f16';
+  /** a mixture of experts: run every expert at equal weight instead of the router's top k (a control for tests) */
+  moeAllExperts?: boolean;
 }
 
 export function referenceForward(model: LlamaModelFile, tokens: readonly number[], opts: ReferenceOptions = {}): ActivationCache {
@@ -81,11 +84,20 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
 
     const ln2 = rmsNorm(mid, w('ln2', l), eps); // [pos, d_model]
     keep(`${b}.ln2.hook_normalized`, ln2);
-    const gate = linear(ln2, w('W_gate', l), dFf); // [pos, d_ff]
-    const up = linear(ln2, w('W_in', l), dFf); // [pos, d_ff]
     const f = arch.ffnActivation === 'gelu' ? act : silu;
-    const hidden = mat(n, dFf, gate.data.map((g, i) => f(g) * up.data[i]!)); // gated FFN, [pos, d_ff]
-    let mlpOut = linear(hidden, w('W_out', l), d); // [pos, d_model]
+    /** the gated FFN W_out (f(W_gate x) * W_in x) of a width-`width` FFN, [pos, d_model] */
+    const gatedFfn = (x: Mat, gateW: Float32Array, inW: Float32Array, outW: Float32Array, width: number): Mat => {
+      const gate = linear(x, gateW, width); // [pos, width]
+      const up = linear(x, inW, width); // [pos, width]
+      return linear(mat(x.rows, width, gate.data.map((g, i) => f(g) * up.data[i]!)), outW, d);
+    };
+    let mlpOut = model.isMoe
+      ? routedFfn(ln2, opts.moeAllExperts ? new Float32Array(hp.nExperts * d) : model.full(model.weight('W_gate_inp', l)), opts.moeAllExperts ? { ...model.archTable.moe!, normalizeTopK: true } : model.archTable.moe!, hp.nExperts, opts.moeAllExperts ? hp.nExperts : hp.nExpertsUsed, (x, e) => {
+          const we = (role: WeightRole): Float32Array => model.full(model.weight(role, l, e));
+          return gatedFfn(x, we('W_gate'), we('W_in'), we('W_out'), hp.dFfExpert);
+        })
+      : gatedFfn(ln2, w('W_gate', l), w('W_in', l), w('W_out', l), dFf); // [pos, d_model]
+    if (model.isMoe) keep(`${b}.mlp.hook_expert_weights`, routerProbs(ln2, model.full(model.weight('W_gate_inp', l)), hp.nExperts));
     const postFfn = vec(extra.ffnPostNorm, l);
     if (postFfn) mlpOut = rmsNorm(mlpOut, postFfn, eps);
     keep(`${b}.hook_mlp_out`, mlpOut);
@@ -104,6 +116,38 @@ export function referenceForward(model: LlamaModelFile, tokens: readonly number[
     logits = { shape: [n, nVocab], data: toFloat32(cap ? mat(n, nVocab, raw.data.map((s) => softcap(s, cap))) : raw) };
   }
   return new ActivationCache(tokens, store, logits);
+}
+
+/**
+ * A mixture of experts' FFN, token by token: router probabilities softmax(W_gate_inp x) over the
+ * n_expert experts, the n_used most probable kept, their probabilities divided by their sum (as
+ * llama.cpp does, never by less than 6.1e-5) when the recipe says so, and the output the weighted
+ * sum of the kept experts' FFNs. `expert(x, e)` runs expert e's FFN on rows x. [pos, d_model]
+ */
+export function routedFfn(x: Mat, router: Float32Array, recipe: MoeRecipe, nExperts: number, nUsed: number, expert: (x: Mat, e: number) => Mat): Mat {
+  const probs = routerProbs(x, router, nExperts); // [pos, n_expert]
+  const out = mat(x.rows, x.cols); // [pos, d_model]
+  const d = out.cols;
+  for (let r = 0; r < x.rows; r++) {
+    const p = probs.data.subarray(r * nExperts, (r + 1) * nExperts);
+    const picked = Array.from(p.keys()).sort((a, b) => p[b]! - p[a]!).slice(0, nUsed);
+    let sum = picked.reduce((acc, e) => acc + p[e]!, 0);
+    if (!recipe.normalizeTopK) sum = 1;
+    const row = mat(1, x.cols, x.data.slice(r * x.cols, (r + 1) * x.cols));
+    for (const e of picked) {
+      const y = expert(row, e); // [1, d_model]
+      const weight = p[e]! / Math.max(sum, 6.103515625e-5);
+      for (let c = 0; c < d; c++) out.data[r * d + c]! += weight * y.data[c]!;
+    }
+  }
+  return out;
+}
+
+/** softmax(W_gate_inp x) per row: the router's probability of every expert, [pos, n_expert]. */
+export function routerProbs(x: Mat, router: Float32Array, nExperts: number): Mat {
+  const probs = linear(x, router, nExperts); // router logits
+  for (let r = 0; r < x.rows; r++) softmaxPrefix(probs.data.subarray(r * nExperts, (r + 1) * nExperts), nExperts);
+  return probs;
 }
 
 /**

@@ -14,7 +14,7 @@ import { lens, noiseFloor, type LensBasis, type LensNormalization } from '../ana
 import type { MiddleRecipe } from '../analysis/middle';
 import { nearestNeighbours, similarityMatrix } from '../analysis/similarity';
 import { layerGapSimilarity, rmsAmplitudes, sameLayerSimilarity } from '../analysis/states';
-import { matrixTotals, STAT_ROLES, weightStats } from '../analysis/weightStats';
+import { matrixTotals, weightStats } from '../analysis/weightStats';
 import { patternHook, stateHook, type HookName } from '../hookNames';
 import type { Inspection, Progress } from './inspections';
 import { flag, int, intList, list, oneOf, required, requiredInt, str, UsageError, type Values } from './options';
@@ -59,7 +59,8 @@ const s = { type: 'string' } as const;
 const b = { type: 'boolean' } as const;
 
 const DICTS = ['input', 'output', 'middle'] as const;
-const ROLES = MATRIX_ROLES as readonly WeightRole[];
+/** the seven matrices, and a mixture of experts' router */
+const ROLES = [...MATRIX_ROLES, 'W_gate_inp'] as readonly WeightRole[];
 
 function parseRole(r: string, name: string): WeightRole {
   const norm = r.startsWith('W_') ? r : `W_${r}`;
@@ -173,12 +174,13 @@ export const ANALYSES = {
     needs: 'file',
     async run(wb, o: { roles?: readonly WeightRole[]; layers?: readonly number[] }) {
       for (const l of o.layers ?? []) wb.checkLayer(l);
-      return weightStats(wb.file(), await wb.reducer(), { roles: o.roles ?? STAT_ROLES, layers: o.layers });
+      // default: every matrix (a mixture of experts: each expert's, and the router)
+      return weightStats(wb.file(), await wb.reducer(), { roles: o.roles, layers: o.layers });
     },
     cli: {
       usage: '[--roles W_Q,W_K] [--layers 0,1]',
       options: { roles: s, layers: s },
-      parse: (v) => ({ roles: (list(v, 'roles') ?? STAT_ROLES).map((r) => parseRole(r, 'roles')), layers: intList(v, 'layers') }),
+      parse: (v) => ({ roles: list(v, 'roles')?.map((r) => parseRole(r, 'roles')), layers: intList(v, 'layers') }),
     },
   }),
   'head-map': analysis({
@@ -206,16 +208,17 @@ export const ANALYSES = {
     name: 'heatmap',
     summary: '|W| in a zoom window and summed over d_head x d_head tiles',
     needs: 'file',
-    async run(wb, o: { role: WeightRole; layer: number; window: { row0?: number; col0?: number; size?: number; block?: number } }) {
+    async run(wb, o: { role: WeightRole; layer: number; expert?: number; window: { row0?: number; col0?: number; size?: number; block?: number } }) {
       wb.checkLayer(o.layer);
-      return weightHeatmap(wb.file(), o.role, o.layer, o.window);
+      return weightHeatmap(wb.file(), o.role, o.layer, { ...o.window, expert: o.expert });
     },
     cli: {
-      usage: '--matrix W_Q --layer L [--row0 R] [--col0 C] [--size 360] [--block B]',
-      options: { matrix: s, layer: s, row0: s, col0: s, size: s, block: s },
+      usage: '--matrix W_Q --layer L [--expert E] [--row0 R] [--col0 C] [--size 360] [--block B]',
+      options: { matrix: s, layer: s, expert: s, row0: s, col0: s, size: s, block: s },
       parse: (v) => ({
         role: parseRole(required(v, 'matrix', `one of ${ROLES.join(', ')}`), 'matrix'),
         layer: requiredInt(v, 'layer', 'a layer index', 0),
+        expert: int(v, 'expert', { min: 0 }),
         window: { row0: int(v, 'row0', { min: 0 }), col0: int(v, 'col0', { min: 0 }), size: int(v, 'size', { min: 1 }), block: int(v, 'block', { min: 1 }) },
       }),
     },

@@ -147,8 +147,11 @@ export class Workbench {
 
   /**
    * A word given by a person as one token: "#1234" (an id), a vocabulary entry spelled with
-   * SentencePiece's marker or as a control token ("▁play", "<s>"), or text that tokenizes to one
-   * token ("play" is "▁play", the word; "red" is never the word-piece "red").
+   * SentencePiece's or byte-level BPE's space marker or as a control token ("▁play", "Ġplay",
+   * "<s>"), or text that tokenizes to one token, read as a word: "play" is "▁play" in SentencePiece
+   * and "Ġplay" in byte-level BPE (Llama 3, Qwen: their tokenizer adds no space of its own), never
+   * the word-piece "play"; punctuation (",") and text that is one token only without the space are
+   * that token.
    */
   async resolveWord(word: string): Promise<{ token: number; text: string }> {
     const vocab = this.file().tokens;
@@ -158,11 +161,19 @@ export class Workbench {
       if (id >= vocab.length) throw new InnerWorldError('bad-argument', `token id ${id} is outside the vocabulary (0..${vocab.length - 1})`);
       return { token: id, text: vocab[id]! };
     }
-    if (word.includes('▁') || /^<.*>$/.test(word)) {
+    if (word.includes('▁') || word.includes('Ġ') || /^<.*>$/.test(word)) {
       const exact = vocab.indexOf(word);
       if (exact >= 0) return { token: exact, text: word };
     }
-    const ids = (await this.tokenizer()).ids(word, false);
+    const tokenizer = await this.tokenizer();
+    // byte-level BPE spells a word after a space "Ġword", and tokenizing "word" alone gives the
+    // word-piece: a word (it starts with a letter or digit) is asked for as " word" first;
+    // punctuation stays as typed ("," not "Ġ,")
+    if (this.file().file.get('tokenizer.ggml.model') === 'gpt2' && /^[\p{L}\p{N}]/u.test(word)) {
+      const spaced = tokenizer.ids(` ${word}`, false);
+      if (spaced.length === 1) return { token: spaced[0]!, text: vocab[spaced[0]!]! };
+    }
+    const ids = tokenizer.ids(word, false);
     if (ids.length !== 1) {
       throw new InnerWorldError('bad-argument', `"${word}" is ${ids.length} tokens (${ids.map((i) => vocab[i]).join(' ')}), not one: pick a single-token word, a vocabulary entry, or #id`);
     }

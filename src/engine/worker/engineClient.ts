@@ -73,6 +73,22 @@ export class EngineClient {
     return this.call('analysis', { name, params } as AnalysisRequest, options) as Promise<AnalysisResult<N>>;
   }
 
+  /**
+   * Stop the engine process on purpose (a setting only a new process can take, such as the GPU
+   * backend): pending requests fail as cancelled, and the next call starts a fresh process with
+   * no model open.
+   */
+  restart(): void {
+    const child = this.child;
+    this.lastOpen = undefined;
+    this.needsReopen = false;
+    if (!child) return;
+    this.child = undefined;
+    child.removeAllListeners('exit');
+    child.kill();
+    this.failAll(new InnerWorldError('cancelled', 'Cancelled: the engine restarted.'));
+  }
+
   dispose(): void {
     this.disposed = true;
     this.failAll(new InnerWorldError('engine-crashed', 'The engine was shut down.'));
