@@ -104,7 +104,9 @@ export class Workbench {
     if (!this.fast) {
       const hp = this.file().hparams;
       const exact = this.opts.exact === true || hp.nVocab * hp.dModel <= SMALL_DICTIONARY_ELEMENTS;
-      this.fast = new GgmlEngine(await this.computeDevice(), { computeType: exact ? 'stored' : 'auto' });
+      // converted dictionary copies are cached next to the middle dictionary
+      const copyCacheDir = this.opts.cacheDir === undefined ? undefined : path.join(this.opts.cacheDir, 'dictionaries');
+      this.fast = new GgmlEngine(await this.computeDevice(), { computeType: exact ? 'stored' : 'auto', copyCacheDir });
     }
     return this.fast;
   }
