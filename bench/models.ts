@@ -51,6 +51,13 @@ export const BENCH_MODELS = {
   'llama2-7b-q4km': { name: 'llama2-7b-q4km', shape: LLAMA2_7B, matrixType: GgmlType.Q4_K, outputType: GgmlType.Q6_K, typeOf: q4kmType },
   /** Llama-2-7B shapes, every matrix Q8_0 (as llama.cpp's Q8_0 file type, output included) */
   'llama2-7b-q8': { name: 'llama2-7b-q8', shape: LLAMA2_7B, matrixType: GgmlType.Q8_0, outputType: GgmlType.Q8_0 },
+  /** TinyLlama-1.1B shapes (22 layers, d_model 2048, 4 kv heads, d_ff 5632), every matrix Q8_0: the peer benchmark's model */
+  'tinyllama-q8': {
+    name: 'tinyllama-q8',
+    shape: { ...LLAMA2_7B, dModel: 2048, nLayers: 22, nHeads: 32, nKvHeads: 4, dFf: 5632, nCtxTrain: 2048 },
+    matrixType: GgmlType.Q8_0,
+    outputType: GgmlType.Q8_0,
+  },
   /** 32 layers of a small model: the per-layer capture overhead dominates */
   'l32-d512-q4k': {
     name: 'l32-d512-q4k',

@@ -3,7 +3,8 @@
 // model, all variants of all models interleaved round-robin in one process (the order rotates
 // every round). Each timing records wall and CPU time and the machine's load average, since the
 // machine is shared. Also the cost per weight of each reducer on one matrix of each type.
-// Usage: node --import tsx bench/weightStats.ts [--reps 3] [--threads 1] [--models llama2-7b-q4km,llama2-7b-q8] [--ggml 0]
+// Usage: node --import tsx bench/weightStats.ts [--reps 3] [--threads 1] [--sum-threads 1,2] [--models llama2-7b-q4km,llama2-7b-q8] [--ggml 0]
+// (--sum-threads: the block sums' thread counts to compare, side by side; --threads: the ggml graph's)
 // (--ggml 0 leaves out the ggml graph, which takes minutes per round on a 7B file)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +16,7 @@ import { weightStats } from '../src/engine/analysis/weightStats';
 import { ComputeDevice } from '../src/engine/compute/device';
 import { GgmlReducer } from '../src/engine/compute/reducer';
 import { blockSumsReducer } from '../src/engine/compute/blockSums';
+import { setBlockSumThreads } from '../src/engine/compute/blockSumsThreads';
 import { ensureBenchModel, type BenchModelName } from './models';
 import { arg, median } from './util';
 
@@ -66,7 +68,13 @@ async function main(): Promise<void> {
   const native = (await getBackend('cpu')).native;
   const device = ComputeDevice.open(native, { threads, gpu: false });
   const ggml = new GgmlReducer(device, { blockSums: false });
-  const reducers: [string, TensorReducer][] = [['block sums (WebAssembly SIMD and JavaScript, 1 thread)', blockSumsReducer]];
+  const sumThreads = arg('sum-threads', `1,${os.availableParallelism()}`).split(',').map(Number);
+  // the same reducer at each thread count: the count is set before every use
+  const withThreads = (n: number): TensorReducer => ({
+    label: `block sums, ${n} thread${n > 1 ? 's' : ''}`,
+    reduce: (f, t) => (setBlockSumThreads(n), blockSumsReducer.reduce(f, t)),
+  });
+  const reducers: [string, TensorReducer][] = sumThreads.map((n) => [`block sums (WebAssembly SIMD and JavaScript, ${n} thread${n > 1 ? 's' : ''})`, withThreads(n)]);
   if (arg('ggml', '1') !== '0') reducers.push([`ggml graph (${device.label})`, ggml]);
   const files = await Promise.all(models.map(async (m) => ({ model: m, path: await ensureBenchModel(m) })));
   const opened = files.map((f) => ({ ...f, file: LlamaModelFile.open(f.path), size: fs.statSync(f.path).size }));

@@ -25,6 +25,8 @@ const webviewEntries = fs.existsSync('webview/views')
 const configs = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { engineProcess: 'src/engine/worker/engineProcess.ts' }, outdir: 'dist' },
+  // the block sums' worker thread, loaded by its path from the engine process and the CLI
+  { ...nodeCommon, entryPoints: { blockSumsWorker: 'src/engine/compute/blockSumsWorker.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   ...(webviewEntries.length
     ? [{

@@ -13,7 +13,12 @@ export const IMAGES = path.join(RESULTS_DIR, 'images');
 
 /** The CLI's JSON for `command` on the demo model. */
 export function demoCli<T>(command: string, ...args: string[]): T {
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), command, demoModelPath(projectCacheDir()), ...args], { encoding: 'utf8', env: { ...process.env, INNER_WORLD_CACHE: projectCacheDir() } });
+  return modelCli<T>(demoModelPath(projectCacheDir()), command, ...args);
+}
+
+/** The CLI's JSON for `command` on the model file `model`. */
+export function modelCli<T>(model: string, command: string, ...args: string[]): T {
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), command, model, ...args], { encoding: 'utf8', env: { ...process.env, INNER_WORLD_CACHE: projectCacheDir() }, maxBuffer: 64 << 20 });
   return JSON.parse(out) as T;
 }
 

@@ -13,7 +13,11 @@ import { dequantizeRows } from '../../src/engine/gguf/dequant';
 import { GgmlType, bytesFor, typeName, typeTraits } from '../../src/engine/gguf/ggmlTypes';
 import { floatToBf16, floatToHalf } from '../../src/engine/util/half';
 import { Rng } from '../../src/engine/util/random';
-import { hasBlockSums, setSimdBlockSums, tensorBlockSums } from '../../src/engine/compute/blockSums';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileRangeSums, hasBlockSums, setSimdBlockSums, tensorBlockSums } from '../../src/engine/compute/blockSums';
+import { blockSumThreads, parallelFileSums, setBlockSumThreads, stopBlockSumThreads } from '../../src/engine/compute/blockSumsThreads';
 import { hasSimdSums } from '../../src/engine/compute/blockSumsWasm';
 import { ROWS } from '../../src/engine/compute/blockSumsSimd';
 import { plainSums } from '../../src/engine/analysis/reference/reducer';
@@ -152,5 +156,52 @@ describe('block sums equal the sums of the dequantized values', () => {
     const t = { type: GgmlType.IQ4_XS, dims: [256, 2], nElements: 512, name: 'blk.0.attn_q.weight' };
     assert.ok(!hasBlockSums(GgmlType.IQ4_XS));
     assert.throws(() => tensorBlockSums(t, () => new Uint8Array(0)), /IQ4_XS.*blk\.0\.attn_q\.weight/);
+  });
+
+  test('split over worker threads, a tensor of a file sums the same as in one thread, for SIMD and JavaScript types', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'block-sums-'));
+    t.after(async () => {
+      setBlockSumThreads(os.availableParallelism());
+      await stopBlockSumThreads();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    // 1 KB of other bytes first: the tensor starts at an offset inside the file, as in a GGUF
+    const base = 1024;
+    for (const type of [GgmlType.Q4_K, GgmlType.Q8_0, GgmlType.Q6_K, GgmlType.Q5_0, GgmlType.F16]) {
+      const n0 = 2048;
+      const n1 = 1043; // not a multiple of 16 or of the thread count: the last part is short
+      const bytes = stored(type, testData(11 + type, n1, n0), n1, n0);
+      const file = path.join(dir, `${typeName(type)}.bin`);
+      fs.writeFileSync(file, Buffer.concat([Buffer.alloc(base, 7), bytes]));
+      const shape = { type, dims: [n0, n1], nElements: n0 * n1, name: `x.${typeName(type)}` };
+      const rowBytes = bytesFor(type, n0);
+      const ours = plainSums(n0, n1, (start, count) => dequantizeRows(type, bytes.subarray(start * rowBytes), count * n0));
+      setBlockSumThreads(1);
+      const one = parallelFileSums(file, base, shape, fileRangeSums);
+      setBlockSumThreads(3); // two workers and this thread, on any machine
+      assert.equal(blockSumThreads(), 3);
+      const three = parallelFileSums(file, base, shape, fileRangeSums);
+      const tol = hasSimdSums(type) ? SIMD_TOL : JS_TOL;
+      assertSumsAgree(three, ours, `${typeName(type)} in 3 threads vs reference`, tol);
+      // rows are summed by the same kernel in any thread: identical; the columns' float32 partials
+      // (SIMD) start at other rows, so columns agree to the kernels' rounding
+      assert.deepEqual(three.rows.sumAbs, one.rows.sumAbs, `${typeName(type)} row sums`);
+      assertSumsAgree(three, one, `${typeName(type)} 3 threads vs 1`, tol);
+    }
+  });
+
+  test('a worker that fails reports the tensor and the reason', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'block-sums-'));
+    t.after(async () => {
+      setBlockSumThreads(os.availableParallelism());
+      await stopBlockSumThreads();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const n0 = 2048, n1 = 1024;
+    const file = path.join(dir, 'short.bin');
+    fs.writeFileSync(file, Buffer.alloc(bytesFor(GgmlType.Q8_0, n0) * 600)); // the second half is missing
+    setBlockSumThreads(2);
+    const shape = { type: GgmlType.Q8_0, dims: [n0, n1], nElements: n0 * n1, name: 'blk.3.ffn_up.weight' };
+    assert.throws(() => parallelFileSums(file, 0, shape, fileRangeSums), /blk\.3\.ffn_up\.weight, rows 512\.\.1023: .*unexpected end of file/);
   });
 });

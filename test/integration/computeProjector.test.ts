@@ -1,5 +1,5 @@
 // The fast path (ggml through FFI) against the plain reference, on dictionaries of every stored
-// type the fixtures have (F32, F16, Q8_0, Q6_K), computed in the stored type and in Q8_0.
+// type the fixtures have (F32, F16, Q8_0, Q6_K), computed in the stored type, in Q8_0 and in BF16.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FIXTURES, type FixtureName } from '../fixtures/models';
@@ -55,7 +55,7 @@ describe('fast projection (ggml) against the plain reference', () => {
   const compute = useCompute();
 
   for (const [name, which] of CASES) {
-    for (const computeType of ['stored', 'q8_0'] as const) {
+    for (const computeType of ['stored', 'q8_0', 'bf16'] as const) {
       test(`${name} ${which} dictionary, computed ${computeType}`, async () => {
         const file = await compute.open(name);
         const dict = which === 'input' ? inputDictionary(file) : outputDictionary(file);
@@ -64,7 +64,7 @@ describe('fast projection (ggml) against the plain reference', () => {
         try {
           const p = fast.projector(dict);
           const stored = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
-          assert.equal(p.type, computeType === 'stored' ? stored : GgmlType.Q8_0);
+          assert.equal(p.type, computeType === 'stored' ? stored : computeType === 'bf16' ? GgmlType.BF16 : GgmlType.Q8_0);
           // row norms: from ggml's dequantization, equal to the JavaScript one's
           const refNorms = ref.rowNorms(dict);
           for (let r = 0; r < dict.nRows; r += 997) assert.ok(Math.abs(p.rowNorms[r]! - refNorms[r]!) <= 1e-5 * refNorms[r]!, `norm of row ${r}`);
@@ -90,7 +90,17 @@ describe('fast projection (ggml) against the plain reference', () => {
               if (exactPath) assert.deepEqual(Array.from(got.rows.subarray(j * got.k, (j + 1) * got.k)), Array.from(ref.topK(dict, q.subarray(j * dict.dModel, (j + 1) * dict.dModel), opts).rows), 'same rows as the reference');
             }
             // a dictionary row read through its own dictionary, cosine-normalized, finds itself first
-            if (opts.rowNormalize) rows.forEach((r, j) => assert.equal(got.rows[j * got.k], r));
+            // (BF16 keeps 8 bits of each element: a planted twin within its rounding may come first,
+            // but then its exact cosine is within the tolerance of 1)
+            if (opts.rowNormalize) {
+              rows.forEach((r, j) => {
+                const first = got.rows[j * got.k]!;
+                if (computeType === 'bf16' && first !== r) {
+                  const ex = exact(dict, q, j, opts, refNorms);
+                  assert.ok(ex[first]! >= ex[r]! - 1.5e-2 * ex[r]!, `query ${j}: row ${first} (exact cosine ${ex[first]}) came before the row itself (${ex[r]})`);
+                } else assert.equal(first, r);
+              });
+            }
           }
           // a restricted basis returns dictionary rows from the list only
           const only = [7, 2654, 100, 31000];
@@ -134,5 +144,9 @@ describe('fast projection (ggml) against the plain reference', () => {
     assert.equal(resolveType('auto', GgmlType.Q4_K, 4096, true), GgmlType.Q4_K);
     assert.equal(resolveType('auto', GgmlType.F16, 48, false), GgmlType.F16);
     assert.throws(() => resolveType('q8_0', GgmlType.F32, 48, false), /multiple of 32/);
+    // a CPU that multiplies bf16 pairs (AVX512_BF16, no AMX) gets BF16 copies; the GPU still the stored type
+    assert.equal(resolveType('auto', GgmlType.Q8_0, 2048, false, GgmlType.BF16), GgmlType.BF16);
+    assert.equal(resolveType('auto', GgmlType.Q6_K, 4096, true, GgmlType.BF16), GgmlType.Q6_K);
+    assert.equal(resolveType('stored', GgmlType.Q8_0, 2048, false, GgmlType.BF16), GgmlType.Q8_0);
   });
 });

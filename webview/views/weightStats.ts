@@ -88,7 +88,8 @@ function render(s: Stats): void {
     description: `sd over mean absolute value of ${what}, per matrix and layer`,
   });
   tableBox.replaceChildren(table(`sd / mean |w| of ${what}`, ['layer', ...s.roles.map(label)], layers.map((l) => [l, ...s.roles.map((r) => mean(l, r))]), { id: 'stats' }));
-  rt.setStatus(`${s.entries.length} matrices read (${s.reducer}); the dashed line is a Gaussian's ${s.gaussian.toFixed(4)}.`, 'ok');
+  const source = s.fromCache === s.entries.length ? `from the cache of this file, computed by ${s.reducer}` : s.fromCache ? `${s.fromCache} from the cache, the rest by ${s.reducer}` : s.reducer;
+  rt.setStatus(`${s.entries.length} matrices read (${source}); the dashed line is a Gaussian's ${s.gaussian.toFixed(4)}.`, 'ok');
 }
 
 boot(VIEWS.weightStats, view);

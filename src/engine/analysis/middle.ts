@@ -12,7 +12,7 @@ import { stateHook } from '../hookNames';
 import { f32Dictionary, type Dictionary } from './dictionary';
 import { dot, normalized } from './math';
 import { commonWordTokens, WORD_LIST_RULE_VERSION } from './wordList';
-import { sha256, writeFileAtomic } from '../util/cacheFile';
+import { modelIdentity, sha256, writeFileAtomic } from '../util/cacheFile';
 
 const FORMAT_VERSION = 2; // 2: the metadata carries the rows' SHA-256
 const PROMPTS_PER_CALL = 256;
@@ -159,11 +159,6 @@ export function middleRow(v: Float32Array, sinkUnit: Float32Array, inputRow: Flo
   const b = dot(e, xn);
   for (let i = 0; i < xn.length; i++) xn[i]! -= b * e[i]!;
   return normalized(xn);
-}
-
-function modelIdentity(file: string): CacheMeta['model'] {
-  const st = fs.statSync(file);
-  return { path: fs.realpathSync(file), size: st.size, mtimeMs: st.mtimeMs };
 }
 
 function readCache(files: { meta: string; rows: string }, key: string, dModel: number): { tokens: number[]; data: Float32Array } | undefined {

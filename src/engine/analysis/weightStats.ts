@@ -7,6 +7,7 @@
 import type { LlamaModelFile, WeightRole } from '../gguf/llamaModel';
 import type { TensorInfo } from '../gguf/reader';
 import { GAUSSIAN_SIGMA_OVER_MEAN_ABS, sigmaOverMeanAbs } from './math';
+import type { WeightStatsCache } from './weightStatsCache';
 
 /** Σv, Σv², Σ|v| for each vector along one axis. */
 export interface AxisSums {
@@ -58,6 +59,8 @@ export interface WeightStats {
   roles: WeightRole[];
   entries: WeightStatsEntry[];
   reducer: string;
+  /** matrices whose numbers came from the cache on disk (weightStatsCache.ts) */
+  fromCache: number;
 }
 
 /** Mean over vectors of sd/mean|v|. */
@@ -97,6 +100,8 @@ export interface WeightStatsOptions {
   layers?: readonly number[];
   /** called after each tensor (progress, cancellation by throwing) */
   onTensor?: (done: number, total: number, name: string) => void;
+  /** numbers kept across sessions: matrices found there are not read; new ones are added and saved */
+  cache?: WeightStatsCache;
 }
 
 /** Every matrix of the model (default roles: the seven, and the router of a mixture of experts). */
@@ -108,23 +113,38 @@ export function weightStats(file: LlamaModelFile, reducer: TensorReducer, opts: 
   const order = new Map(listed.map((j, i) => [j, i]));
   const jobs = [...listed].sort((a, b) => a.t.offset - b.t.offset); // file order: one sequential sweep
   const entries: Array<WeightStatsEntry & { at: number }> = [];
-  jobs.forEach((j, i) => {
-    const sums = reducer.reduce(file, j.t);
-    const along = modelAxis(j.role) === 'rows' ? sums.rows : sums.cols;
-    const across = modelAxis(j.role) === 'rows' ? sums.cols : sums.rows;
-    entries.push({
-      at: order.get(j)!,
-      layer: j.layer,
-      role: j.role,
-      ...(j.expert === undefined ? {} : { expert: j.expert }),
-      matrix: j.name,
-      alongModel: meanSigmaOverMean(along),
-      across: meanSigmaOverMean(across),
-      acrossAxis: j.role === 'W_gate_inp' ? 'experts' : j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads',
-      whole: wholeMatrix(sums.rows),
+  const cache = opts.cache;
+  let fromCache = 0;
+  let added = 0;
+  try {
+    jobs.forEach((j, i) => {
+      let e = cache?.get(j.t.name);
+      if (e) fromCache++;
+      else {
+        const sums = reducer.reduce(file, j.t);
+        const along = modelAxis(j.role) === 'rows' ? sums.rows : sums.cols;
+        const across = modelAxis(j.role) === 'rows' ? sums.cols : sums.rows;
+        e = { alongModel: meanSigmaOverMean(along), across: meanSigmaOverMean(across), whole: wholeMatrix(sums.rows) };
+        cache?.set(j.t.name, e, reducer.label);
+        added++;
+      }
+      entries.push({
+        at: order.get(j)!,
+        layer: j.layer,
+        role: j.role,
+        ...(j.expert === undefined ? {} : { expert: j.expert }),
+        matrix: j.name,
+        alongModel: e.alongModel,
+        across: e.across,
+        acrossAxis: j.role === 'W_gate_inp' ? 'experts' : j.role === 'W_gate' || j.role === 'W_in' || j.role === 'W_out' ? 'ffn' : 'heads',
+        whole: e.whole,
+      });
+      opts.onTensor?.(i + 1, jobs.length, j.t.name);
     });
-    opts.onTensor?.(i + 1, jobs.length, j.t.name);
-  });
+  } finally {
+    if (cache && added) cache.save(); // a cancelled run keeps what it finished
+  }
   entries.sort((a, b) => a.at - b.at);
-  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries: entries.map(({ at: _at, ...e }) => e), reducer: reducer.label };
+  const label = cache && fromCache === jobs.length ? cache.reducer || reducer.label : reducer.label;
+  return { gaussian: GAUSSIAN_SIGMA_OVER_MEAN_ABS, nLayers, roles, entries: entries.map(({ at: _at, ...e }) => e), reducer: label, fromCache };
 }

@@ -14,6 +14,7 @@ import { halfTableView } from '../util/half';
 import type { TensorReducer, TensorSums } from '../analysis/weightStats';
 import { hasSimdSums, simdSums, type ReadRowsInto } from './blockSumsWasm';
 import { scaleMinK4 } from '../gguf/dequant';
+import { blockSumThreads, parallelFileSums } from './blockSumsThreads';
 import { f16, q4kTwoRows, q6kTwoRows, q80TwoRows, type Sums, type TwoRowKernel } from './blockSumsDirect';
 
 const fr = Math.fround;
@@ -448,33 +449,51 @@ export function tensorBlockSums(t: TensorShape, readRows: (start: number, count:
 }
 
 /**
- * Block sums of a tensor of a model file. A file on disk is read straight into the kernels'
- * memory through a descriptor of its own: no buffer per chunk, one copy instead of three.
+ * Sums of rows [start, start + count) of a tensor stored at byte `base` of the file `path`, read
+ * through a descriptor of its own straight into the kernels' memory (no buffer per chunk). The
+ * same call serves this thread and the worker threads (blockSumsThreads.ts): each opens its own
+ * descriptor, so the reads of two threads never share a file position.
  */
-export function fileBlockSums(file: LlamaModelFile, t: TensorInfo): TensorSums {
-  const readRows = (start: number, count: number) => file.file.readRowBytes(t, start, count);
-  const source = file.file.source;
-  if (!(source instanceof FileSource) || !(useSimd && hasSimdSums(t.type))) return tensorBlockSums(t, readRows);
-  const fd = fs.openSync(source.name, 'r');
+export function fileRangeSums(path: string, base: number, t: TensorShape, start: number, count: number): TensorSums {
+  const n0 = t.dims[0]!;
+  const rowBytes = bytesFor(t.type, n0);
+  const fd = fs.openSync(path, 'r');
   try {
-    const rowBytes = bytesFor(t.type, t.dims[0]!);
-    const base = file.file.dataOffset + t.offset;
-    return tensorBlockSums(t, readRows, (start, count, into) => {
-      const length = count * rowBytes;
+    const readRowsInto: ReadRowsInto = (s, c, into) => {
+      const length = c * rowBytes;
       for (let done = 0; done < length; ) {
-        const n = fs.readSync(fd, into, done, length - done, base + start * rowBytes + done);
-        if (n === 0) throw new Error(`${source.name}: unexpected end of file in tensor ${t.name}`);
+        const n = fs.readSync(fd, into, done, length - done, base + (start + s) * rowBytes + done);
+        if (n === 0) throw new Error(`${path}: unexpected end of file in tensor ${t.name}`);
         done += n;
       }
-    });
+    };
+    const readRows = (s: number, c: number): Uint8Array => {
+      const out = new Uint8Array(c * rowBytes);
+      readRowsInto(s, c, out);
+      return out;
+    };
+    return tensorBlockSums({ type: t.type, dims: [n0, count], nElements: n0 * count, name: t.name }, readRows, readRowsInto);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** The weight-statistics reducer over block sums, in this thread. */
+/**
+ * Block sums of a tensor of a model file. A file on disk is split by rows over this thread and
+ * the worker threads (blockSumsThreads.ts) when the tensor is large enough to pay for the hand-off;
+ * each part is read straight into its thread's kernel memory.
+ */
+export function fileBlockSums(file: LlamaModelFile, t: TensorInfo): TensorSums {
+  const source = file.file.source;
+  if (!(source instanceof FileSource)) return tensorBlockSums(t, (start, count) => file.file.readRowBytes(t, start, count));
+  return parallelFileSums(source.name, file.file.dataOffset + t.offset, t, fileRangeSums);
+}
+
+/** The weight-statistics reducer over block sums, on every core (setBlockSumThreads). */
 export const blockSumsReducer: TensorReducer = {
-  label: 'block sums (JavaScript)',
+  get label() {
+    return `block sums (${blockSumThreads()} thread${blockSumThreads() > 1 ? 's' : ''})`;
+  },
   reduce: fileBlockSums,
 };
 

@@ -54,9 +54,10 @@ export class RowConverter {
 
   /**
    * Rows' stored bytes in; their norms out, and their bytes in the target type written to `out`
-   * (the stored bytes themselves when the types are the same). `count` may be less than `rows`.
+   * (the stored bytes themselves when the types are the same; nothing when `out` is not given).
+   * `count` may be less than `rows`.
    */
-  convert(stored: Uint8Array, count: number, norms: Float32Array, out: Uint8Array): void {
+  convert(stored: Uint8Array, count: number, norms: Float32Array, out?: Uint8Array): void {
     const b = this.device.native.base;
     b.ggml_backend_tensor_set(this.input, stored, 0, stored.byteLength);
     const status = b.ggml_backend_graph_compute(this.device.backend, this.graph);
@@ -64,6 +65,7 @@ export class RowConverter {
     const sq = new Float32Array(this.rows);
     b.ggml_backend_tensor_get(this.sumSq, sq, 0, this.rows * 4);
     for (let r = 0; r < count; r++) norms[r] = Math.sqrt(sq[r]!);
+    if (!out) return;
     const n = bytesFor(this.targetType, count * this.d);
     if (this.converted) b.ggml_backend_tensor_get(this.converted, out, 0, n);
     else out.set(stored.subarray(0, n));

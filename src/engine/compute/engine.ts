@@ -6,6 +6,7 @@ import { f32Dictionary, gatherRows, type Dictionary } from '../analysis/dictiona
 import { ggmlToFloat } from '../llama/native';
 import { GgmlType } from '../gguf/ggmlTypes';
 import { readTensor, type ComputeDevice } from './device';
+import { CopyCache } from './copyCache';
 import { Projector, type ComputeType } from './projector';
 
 const TRANSPOSE_ROWS = 4096;
@@ -13,17 +14,21 @@ const TRANSPOSE_ROWS = 4096;
 export interface GgmlEngineOptions {
   /** the type products are computed in (default 'auto': stored on a GPU, Q8_0 on a CPU) */
   computeType?: ComputeType;
+  /** where converted dictionary copies are kept between sessions (none: converted every session) */
+  copyCacheDir?: string;
 }
 
 export class GgmlEngine implements ProjectionEngine {
   private readonly projectors = new Map<string, Projector>();
   readonly computeType: ComputeType;
+  private readonly copyCache: CopyCache | undefined;
 
   constructor(
     readonly device: ComputeDevice,
     opts: GgmlEngineOptions = {},
   ) {
     this.computeType = opts.computeType ?? 'auto';
+    this.copyCache = opts.copyCacheDir === undefined ? undefined : new CopyCache(opts.copyCacheDir);
   }
 
   get label(): string {
@@ -35,7 +40,7 @@ export class GgmlEngine implements ProjectionEngine {
     const key = `${dict.key}|${computeType}`;
     let p = this.projectors.get(key);
     if (!p) {
-      p = new Projector(this.device, dict, computeType);
+      p = new Projector(this.device, dict, computeType, this.copyCache);
       this.projectors.set(key, p);
     }
     return p;

@@ -7,10 +7,11 @@ import { InnerWorldError } from '../errors';
 import { GgmlType, bytesFor, typeName } from '../gguf/ggmlTypes';
 import type { Ptr } from '../llama/native';
 import type { Dictionary } from '../analysis/dictionary';
+import type { CopyCache } from './copyCache';
 import { RowConverter } from './convert';
 import { readTensor, type ComputeDevice } from './device';
 
-export type ComputeType = 'auto' | 'stored' | 'q8_0' | 'f16' | 'f32';
+export type ComputeType = 'auto' | 'stored' | 'q8_0' | 'bf16' | 'f16' | 'f32';
 
 export interface ProjectOptions {
   k: number;
@@ -30,13 +31,15 @@ export class Projector {
   /** the ggml type the products are computed in */
   readonly type: number;
   readonly bufferName: string;
-  /** L2 norms of the dictionary's stored rows */
-  readonly rowNorms: Float32Array;
+  /** whether the copy in the compute type came from the on-disk cache (not converted here) */
+  readonly fromCache: boolean;
+  private norms: Float32Array | undefined;
+  private readonly storedType: number;
   private readonly ctx: Ptr;
   private readonly buffers: Ptr[] = [];
   private readonly weight: Ptr; // [d_model, n_rows]
-  private readonly invNorm: Ptr; // [1, n_rows] ... broadcast over queries as [n_rows, 1]
-  private extraCtx: Ptr | undefined;
+  private invNorm: Ptr | undefined; // [1, n_rows] ... broadcast over queries as [n_rows, 1]; made on first cosine request
+  private normCtx: Ptr | undefined;
   private outs: [Ptr, Ptr] = [null, null];
   private disposed = false;
 
@@ -44,19 +47,84 @@ export class Projector {
     private readonly device: ComputeDevice,
     readonly dict: Dictionary,
     computeType: ComputeType = 'auto',
+    cache?: CopyCache,
   ) {
     const { native } = device;
     const b = native.base;
     this.nRows = dict.nRows;
     this.dModel = dict.dModel;
     const d = dict.dModel;
-    const stored = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
-    this.type = resolveType(computeType, stored, d, device.isGpu);
-    // read the rows once: their norms, and the bytes to upload in the compute type
-    const norms = new Float32Array(this.nRows);
-    const bytes = new Uint8Array(bytesFor(this.type, this.nRows * d));
+    this.storedType = dict.source.kind === 'tensor' ? dict.source.tensor.type : GgmlType.F32;
+    this.type = resolveType(computeType, this.storedType, d, device.isGpu, device.copyType);
+    this.ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
+    this.weight = b.ggml_new_tensor_2d(this.ctx, this.type, d, this.nRows);
+    b.ggml_set_name(this.weight, `dict_${dict.name}`);
+    const special = device.weightBufferType(this.type, d, this.nRows);
+    this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
+    this.buffers.push(device.allocate(this.ctx, special?.buft)); // the weight alone (the AMX buffer takes weights only)
+    this.fromCache = this.upload(cache, special !== undefined);
+  }
+
+  /**
+   * The dictionary's rows into the device tensor, in the compute type. The stored type is read as it
+   * is (no conversion; norms later if ever asked for); another type is streamed from the on-disk
+   * cache, or converted here (norms from the same pass) and cached. An ordinary buffer is filled block
+   * by block, so no second whole copy is held in memory; the AMX buffer repacks whole tensors only.
+   * Returns whether the rows came from the cache.
+   */
+  private upload(cache: CopyCache | undefined, whole: boolean): boolean {
+    const b = this.device.native.base;
+    const { dict } = this;
+    const d = this.dModel;
+    const src = dict.source;
     const rowBytes = bytesFor(this.type, d);
-    const converter = new RowConverter(device, stored, this.type, d, Math.min(UPLOAD_ROWS, this.nRows));
+    const set = (bytes: Uint8Array, offset: number): void => b.ggml_backend_tensor_set(this.weight, bytes, offset, bytes.byteLength);
+    if (this.type === this.storedType) {
+      if (src.kind === 'f32') set(new Uint8Array(src.data.buffer, src.data.byteOffset, this.nRows * d * 4), 0);
+      else if (whole) set(src.file.file.readTensorBytes(src.tensor, 0, rowBytes * this.nRows), 0);
+      else for (let r = 0; r < this.nRows; r += UPLOAD_ROWS) set(src.file.file.readRowBytes(src.tensor, r, Math.min(UPLOAD_ROWS, this.nRows - r)), r * rowBytes);
+      return false;
+    }
+    const normBytes = 4 * this.nRows;
+    const total = normBytes + rowBytes * this.nRows; // [norms, float32][rows in the compute type]: the norms aligned
+    const file = cache?.fileFor(dict, this.type);
+    if (file) {
+      const norms = new Float32Array(this.nRows);
+      const normView = new Uint8Array(norms.buffer);
+      const rows: Uint8Array | undefined = whole ? new Uint8Array(rowBytes * this.nRows) : undefined;
+      const ok = cache!.readInto(file, total, (chunk, offset) => {
+        // a chunk may straddle the norms and the rows
+        const inNorms = Math.max(0, Math.min(chunk.byteLength, normBytes - offset));
+        if (inNorms > 0) normView.set(chunk.subarray(0, inNorms), offset);
+        if (inNorms < chunk.byteLength) {
+          const part = chunk.subarray(inNorms);
+          const at = offset + inNorms - normBytes;
+          if (rows) rows.set(part, at);
+          else set(part, at);
+        }
+      });
+      if (ok) {
+        if (rows) set(rows, 0);
+        this.norms = norms;
+        return true;
+      }
+    }
+    // convert (a damaged or missing cache file is overwritten)
+    const all = new Uint8Array(total);
+    const norms = new Float32Array(all.buffer, 0, this.nRows);
+    const bytes = all.subarray(normBytes);
+    this.convertRows((start, count) => ({ norms: norms.subarray(start, start + count), out: bytes.subarray(start * rowBytes, (start + count) * rowBytes) }), this.type);
+    set(bytes, 0);
+    if (file) cache!.write(file, all);
+    this.norms = norms.slice();
+    return false;
+  }
+
+  /** Every block of stored rows through a RowConverter to `target` (norms always; bytes when asked). */
+  private convertRows(into: (start: number, count: number) => { norms: Float32Array; out?: Uint8Array }, target: number): void {
+    const { dict } = this;
+    const d = this.dModel;
+    const converter = new RowConverter(this.device, this.storedType, target, d, Math.min(UPLOAD_ROWS, this.nRows));
     try {
       for (let start = 0; start < this.nRows; start += UPLOAD_ROWS) {
         const count = Math.min(UPLOAD_ROWS, this.nRows - start);
@@ -64,33 +132,34 @@ export class Projector {
           dict.source.kind === 'tensor'
             ? dict.source.file.file.readRowBytes(dict.source.tensor, start, count)
             : new Uint8Array(dict.source.data.buffer, dict.source.data.byteOffset + start * d * 4, count * d * 4);
-        converter.convert(raw, count, norms.subarray(start, start + count), bytes.subarray(start * rowBytes, (start + count) * rowBytes));
+        const dst = into(start, count);
+        converter.convert(raw, count, dst.norms, dst.out);
       }
     } finally {
       converter.dispose();
     }
-    this.rowNorms = norms;
+  }
 
-    this.ctx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 4, mem_buffer: null, no_alloc: true });
-    const weightCtx = this.ctx;
-    this.weight = b.ggml_new_tensor_2d(weightCtx, this.type, d, this.nRows);
-    b.ggml_set_name(this.weight, `dict_${dict.name}`);
-    const special = device.weightBufferType(this.type, d, this.nRows);
-    this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
-    if (special) {
-      // the weight alone in the special buffer; the norms in an ordinary one
-      this.buffers.push(device.allocate(weightCtx, special.buft));
-      const normCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 2, mem_buffer: null, no_alloc: true });
-      this.invNorm = b.ggml_new_tensor_2d(normCtx, GgmlType.F32, this.nRows, 1);
-      this.buffers.push(device.allocate(normCtx));
-      this.extraCtx = normCtx;
-    } else {
-      this.invNorm = b.ggml_new_tensor_2d(weightCtx, GgmlType.F32, this.nRows, 1);
-      this.buffers.push(device.allocate(weightCtx));
+  /** L2 norms of the dictionary's stored rows (from ggml's dequantization), computed on first use. */
+  get rowNorms(): Float32Array {
+    if (!this.norms) {
+      const norms = new Float32Array(this.nRows);
+      this.convertRows((start, count) => ({ norms: norms.subarray(start, start + count) }), this.storedType);
+      this.norms = norms;
     }
-    b.ggml_backend_tensor_set(this.weight, bytes, 0, bytes.byteLength); // whole: the AMX buffer repacks whole tensors only
-    const inv = Float32Array.from(norms, (x) => (x > 0 ? 1 / x : 0));
-    b.ggml_backend_tensor_set(this.invNorm, inv, 0, inv.byteLength);
+    return this.norms;
+  }
+
+  /** 1 / norm per row on the device, for cosine requests. */
+  private inverseNorms(): Ptr {
+    if (this.invNorm) return this.invNorm;
+    const b = this.device.native.base;
+    const inv = Float32Array.from(this.rowNorms, (x) => (x > 0 ? 1 / x : 0));
+    this.normCtx = b.ggml_init({ mem_size: b.ggml_tensor_overhead() * 2, mem_buffer: null, no_alloc: true });
+    const t = b.ggml_new_tensor_2d(this.normCtx, GgmlType.F32, this.nRows, 1);
+    this.buffers.push(this.device.allocate(this.normCtx));
+    b.ggml_backend_tensor_set(t, inv, 0, inv.byteLength);
+    return (this.invNorm = t);
   }
 
   get typeName(): string {
@@ -106,6 +175,7 @@ export class Projector {
     if (k === 0 || nq === 0) return { k, rows, values };
     const chunk = Math.max(1, Math.floor(MAX_SCORES / this.nRows));
     const b = this.device.native.base;
+    const invNorm = opts.rowNormalize ? this.inverseNorms() : undefined;
     for (let q0 = 0; q0 < nq; q0 += chunk) {
       const n = Math.min(chunk, nq - q0);
       const idx = new Int32Array(k * n);
@@ -116,7 +186,7 @@ export class Projector {
           const q = b.ggml_new_tensor_2d(ctx, GgmlType.F32, this.dModel, n);
           b.ggml_set_input(q);
           let s = b.ggml_mul_mat(ctx, this.weight, q); // [n_rows, n]
-          if (opts.rowNormalize) s = b.ggml_mul(ctx, s, this.invNorm);
+          if (invNorm) s = b.ggml_mul(ctx, s, invNorm);
           if (opts.abs) s = b.ggml_abs(ctx, s);
           if (opts.softmax && opts.softcap) s = b.ggml_scale(ctx, b.ggml_tanh(ctx, b.ggml_scale(ctx, s, 1 / opts.softcap)), opts.softcap);
           if (opts.softmax) s = b.ggml_soft_max(ctx, s);
@@ -170,7 +240,7 @@ export class Projector {
     const b = this.device.native.base;
     for (const buf of this.buffers) b.ggml_backend_buffer_free(buf);
     b.ggml_free(this.ctx);
-    if (this.extraCtx) b.ggml_free(this.extraCtx);
+    if (this.normCtx) b.ggml_free(this.normCtx);
   }
 
   private check(queries: Float32Array): number {
@@ -180,8 +250,8 @@ export class Projector {
   }
 }
 
-/** The type products are computed in. */
-export function resolveType(computeType: ComputeType, stored: number, rowLen: number, gpu: boolean): number {
+/** The type products are computed in; `cpuCopy` is the device's fastest copy type (Q8_0 or BF16). */
+export function resolveType(computeType: ComputeType, stored: number, rowLen: number, gpu: boolean, cpuCopy: number = GgmlType.Q8_0): number {
   switch (computeType) {
     case 'stored':
       return stored;
@@ -189,11 +259,15 @@ export function resolveType(computeType: ComputeType, stored: number, rowLen: nu
       return GgmlType.F32;
     case 'f16':
       return GgmlType.F16;
+    case 'bf16':
+      return GgmlType.BF16;
     case 'q8_0':
       if (rowLen % 32 !== 0) throw new InnerWorldError('bad-argument', `Q8_0 needs rows that are a multiple of 32 long, not ${rowLen}`);
       return GgmlType.Q8_0;
     case 'auto':
-      // the GPU multiplies the stored types fast; on a CPU Q8_0 has the fastest kernels
-      return gpu || rowLen % 32 !== 0 ? stored : GgmlType.Q8_0;
+      // the GPU multiplies the stored types fast; on a CPU a Q8_0 or BF16 copy has the fastest kernels
+      if (gpu) return stored;
+      if (cpuCopy === GgmlType.BF16) return GgmlType.BF16;
+      return rowLen % 32 !== 0 ? stored : GgmlType.Q8_0;
   }
 }

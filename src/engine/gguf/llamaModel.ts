@@ -1,8 +1,9 @@
 // A model as the analyses see it: hyperparameters from the `<arch>.` metadata, the weights by role
-// and layer in TransformerLens names (fused tensors split by rows, per the architecture's table in
-// ../arch), head slices (grouped-query aware) and the tokenizer's token strings. Reads the GGUF
-// lazily; never loads the model into llama.cpp. The name is historical: every supported family
-// (llama, qwen2, qwen3, gemma2, gemma3, phi3) is read through this class.
+// and layer in TransformerLens names (fused tensors split by rows, a mixture of experts' expert
+// tensors split by expert, per the architecture's table in ../arch), head slices (grouped-query
+// aware) and the tokenizer's token strings. Reads the GGUF lazily; never loads the model into
+// llama.cpp. The name is historical: every supported family (llama, qwen2, qwen3, qwen3moe, gemma2,
+// gemma3, phi3) is read through this class.
 import { archTable, ARCH_TABLES, type ArchTable, type FusedPart, type MatrixRole, type TensorRef } from '../arch';
 import { InnerWorldError } from '../errors';
 import { GgufError } from './errors';

@@ -104,6 +104,7 @@ export const abortCallbackProto = koffi.proto('bool ggml_abort_callback(void *da
 const toFloatProto = koffi.proto('void ggml_to_float_t(const void *x, _Out_ float *y, int64_t k)');
 const setThreadsProto = koffi.proto('void ggml_backend_set_n_threads_t(void *backend, int n_threads)');
 const extraBuftsProto = koffi.proto('void *ggml_backend_dev_get_extra_bufts_t(void *device)');
+const getFeaturesProto = koffi.proto('void *ggml_backend_get_features_t(void *reg)');
 const threadpoolNewProto = koffi.proto('void *ggml_threadpool_new_t(void *params)');
 const threadpoolFreeProto = koffi.proto('void ggml_threadpool_free_t(void *threadpool)');
 const setThreadpoolProto = koffi.proto('void ggml_backend_cpu_set_threadpool_t(void *backend, void *threadpool)');
@@ -421,6 +422,25 @@ export function cpuExtraBufferTypes(n: Native): string[] {
     names.push(n.base.ggml_backend_buft_name(buft));
   }
   return names;
+}
+
+/**
+ * The features the loaded CPU backend variant was built with and found ("AVX2", "AVX512_BF16",
+ * "AMX_INT8", ...): ggml_backend_get_features through the CPU registry.
+ */
+export function cpuFeatures(n: Native): string[] {
+  const reg = n.ggml.ggml_backend_reg_by_name('CPU');
+  const fn = reg ? n.ggml.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_get_features') : null;
+  if (!fn) return [];
+  const list = koffi.call(fn, getFeaturesProto, reg) as Ptr; // { const char *name, *value } pairs, a NULL name last
+  const out: string[] = [];
+  const step = koffi.sizeof('void *');
+  for (let i = 0; list && i < 256; i++) {
+    const name = koffi.decode(list, 2 * i * step, 'const char *') as string | null;
+    if (!name) break;
+    out.push(name);
+  }
+  return out;
 }
 
 /** The CPU backend's extra weight buffer types with their handles (see cpuExtraBufferTypes). */

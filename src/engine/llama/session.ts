@@ -21,10 +21,21 @@ export interface SessionOptions {
   /** layers to offload; 'auto' fits them to free GPU memory */
   gpuLayers?: number | 'auto';
   threads?: number;
-  /** KV cache precision: f32 (default) keeps captured attention exact; f16 halves its memory */
-  kvType?: 'f32' | 'f16';
+  /**
+   * KV cache precision: f32 keeps captured attention exact; f16 halves its memory; 'auto' (the
+   * default) is f32 while the cache is at most KV_F32_MAX_BYTES and f16 beyond (a 7B model's long
+   * selection: 1 MB per position in f32, bench/results/inspectionMemory.md)
+   */
+  kvType?: 'f32' | 'f16' | 'auto';
   /** most tokens one inspection may hold (default: the model's training context, at most 4096) */
   maxContext?: number;
+  /**
+   * let llama.cpp repack weights into its CPU extra buffer types (AMX, CPU_REPACK): a copy of the
+   * weights in anonymous memory. 'auto' (default): only for files up to REPACK_MAX_FILE_BYTES
+   */
+  repackWeights?: boolean | 'auto';
+  /** an inspection context whose f32-sized KV cache exceeds this is freed after its decode (default KEEP_CONTEXT_MAX_BYTES) */
+  keepContextBytes?: number;
   /** free RAM to plan with (default os.freemem()); the tests set it to see a refusal */
   freeRam?: number;
 }
@@ -59,6 +70,22 @@ export interface BatchResult {
 }
 
 const UBATCH = 512;
+
+/**
+ * Larger files load without repacking: at 7B Q4_K_M the repacked copy was 2.85 GiB of anonymous
+ * memory (the mapped file costs none), most of the 3 GB an inspection may hold, and a short
+ * decode took the same CPU time without it (bench/results/inspectionMemory.md).
+ */
+export const REPACK_MAX_FILE_BYTES = 1024 ** 3;
+
+/** A KV cache up to this size stays f32 under kvType 'auto' (every small model, short 7B selections). */
+export const KV_F32_MAX_BYTES = 256 * 1024 ** 2;
+/**
+ * An instrumented context whose KV cache is larger than this is freed after its decode: the
+ * captures are copied out, and a long selection's cache (GBs at 7B) is not held between
+ * inspections. Re-creating it costs far less than the decode that needs it.
+ */
+export const KEEP_CONTEXT_MAX_BYTES = 256 * 1024 ** 2;
 const MAX_SEQ_PER_BATCH = 256; // LLAMA_MAX_SEQ of this build
 
 interface Ctx {
@@ -87,7 +114,7 @@ export class ModelSession {
     readonly file: LlamaModelFile,
     private readonly backend: Backend,
     private readonly model: Ptr,
-    private readonly opts: Required<Pick<SessionOptions, 'threads' | 'kvType'>>,
+    private readonly opts: Required<Pick<SessionOptions, 'threads' | 'kvType' | 'keepContextBytes'>>,
   ) {
     const api = backend.native.llama;
     this.tokenizer = new Tokenizer(api, api.llama_model_get_vocab(model), file.tokens);
@@ -122,7 +149,8 @@ export class ModelSession {
       const backend = await getBackend(opts.gpu ?? 'auto');
       const { layers, notice } = placeModel(backend, file, opts);
       const api = backend.native.llama;
-      const loadWith = (n: number): Ptr => api.llama_model_load_from_file(path, { ...api.llama_model_default_params(), n_gpu_layers: n });
+      const repack = opts.repackWeights === undefined || opts.repackWeights === 'auto' ? fileBytes <= REPACK_MAX_FILE_BYTES : opts.repackWeights;
+      const loadWith = (n: number): Ptr => api.llama_model_load_from_file(path, { ...api.llama_model_default_params(), n_gpu_layers: n, ...(repack ? {} : { use_extra_bufts: false }) });
       let model = loadWith(layers);
       let gpuLayers = layers;
       let finalNotice = notice;
@@ -157,7 +185,7 @@ export class ModelSession {
         gpuLayers,
         notice: finalNotice,
       };
-      return new ModelSession(info, file, backend, model, { threads: opts.threads ?? defaultThreads(), kvType: opts.kvType ?? 'f32' });
+      return new ModelSession(info, file, backend, model, { threads: opts.threads ?? defaultThreads(), kvType: opts.kvType ?? 'auto', keepContextBytes: opts.keepContextBytes ?? KEEP_CONTEXT_MAX_BYTES });
     } catch (e) {
       file.close();
       throw e;
@@ -186,6 +214,7 @@ export class ModelSession {
       throw e;
     }
     const store = this.capture.finish();
+    if (this.kvBytes(ctx.nCtx, 'f32') > this.opts.keepContextBytes) this.promptCtx = this.freeCtx(ctx);
     const logitsTensor: Tensor | undefined = logits ? { shape: [n, this.info.nVocab], data: logits } : undefined; // [pos, d_vocab]
     return new ActivationCache(tokens, store, logitsTensor);
   }
@@ -351,12 +380,9 @@ export class ModelSession {
   private ensureCtx(current: Ctx | undefined, nTokens: number, nSeq: number, instrumented: boolean): Ctx {
     if (current && current.nCtx >= nTokens && current.nSeq === nSeq && current.instrumented === instrumented) return current;
     const api = this.backend.native.llama;
-    if (current) {
-      api.llama_batch_free(current.batch);
-      api.llama_free(current.ptr);
-    }
+    if (current) this.freeCtx(current);
     const nCtx = Math.min(Math.max(256, Math.ceil(nTokens / 256) * 256), Math.max(this.info.maxContext, nTokens));
-    const kv = this.opts.kvType === 'f32' ? GgmlType.F32 : GgmlType.F16;
+    const kv = this.kvTypeFor(nCtx) === 'f32' ? GgmlType.F32 : GgmlType.F16;
     const ptr = api.llama_init_from_model(this.model, {
       ...api.llama_context_default_params(),
       n_ctx: nCtx,
@@ -381,6 +407,30 @@ export class ModelSession {
     if (this.threadpool) api.llama_attach_threadpool(ptr, this.threadpool, this.threadpool);
     const batchCap = Math.min(nCtx, UBATCH);
     return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap, instrumented };
+  }
+
+  /** KV-cache bytes of the contexts this session holds now (between decodes) */
+  get heldKvBytes(): number {
+    return [this.promptCtx, this.batchCtx, this.plainCtx].reduce((a, c) => a + (c ? this.kvBytes(c.nCtx, this.kvTypeFor(c.nCtx)) : 0), 0);
+  }
+
+  /** Bytes of the K and V caches of an nCtx-position context (every layer, every kv head). */
+  kvBytes(nCtx: number, type: 'f32' | 'f16'): number {
+    const i = this.info;
+    return 2 * i.nLayers * nCtx * i.nKvHeads * i.dHead * (type === 'f32' ? 4 : 2);
+  }
+
+  /** The KV cache type of an nCtx-position context: the option, or under 'auto' f32 while it is small. */
+  kvTypeFor(nCtx: number): 'f32' | 'f16' {
+    if (this.opts.kvType !== 'auto') return this.opts.kvType;
+    return this.kvBytes(nCtx, 'f32') <= KV_F32_MAX_BYTES ? 'f32' : 'f16';
+  }
+
+  private freeCtx(c: Ctx): undefined {
+    const api = this.backend.native.llama;
+    api.llama_batch_free(c.batch);
+    api.llama_free(c.ptr);
+    return undefined;
   }
 
   private ensureAlive(): void {
@@ -417,12 +467,11 @@ function nodeOf(hook: HookName, arch: string, nLayers: number): string {
  */
 function placeModel(backend: Backend, file: LlamaModelFile, opts: SessionOptions): { layers: number; notice: string | undefined } {
   const hp = file.hparams;
-  const need = modelMemory({
-    weightBytes: weightBytes(file.file.tensors),
-    shape: hp,
-    context: opts.maxContext ?? DEFAULT_MAX_CONTEXT,
-    kvBytesPerValue: (opts.kvType ?? 'f32') === 'f32' ? 4 : 2,
-  });
+  const context = opts.maxContext ?? DEFAULT_MAX_CONTEXT;
+  const kvType = opts.kvType ?? 'auto';
+  // as kvTypeFor decides it for the largest context
+  const f32 = kvType === 'f32' || (kvType === 'auto' && 2 * hp.nLayers * context * hp.nKvHeads * hp.dHead * 4 <= KV_F32_MAX_BYTES);
+  const need = modelMemory({ weightBytes: weightBytes(file.file.tensors), shape: hp, context, kvBytesPerValue: f32 ? 4 : 2 });
   const want = opts.gpuLayers ?? 'auto';
   const mem = backend.gpu ? backend.gpuMemory() : undefined;
   if (want !== 'auto') {

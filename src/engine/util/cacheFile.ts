@@ -63,3 +63,19 @@ export function checksumMatches(file: string): boolean {
     return false;
   }
 }
+
+/** What identifies a model file for a cache: its resolved path, size and modification time. */
+export interface ModelIdentity {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export function modelIdentity(file: string): ModelIdentity {
+  const st = fs.statSync(file);
+  return { path: fs.realpathSync(file), size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export function sameIdentity(a: ModelIdentity | undefined, b: ModelIdentity): boolean {
+  return a !== undefined && a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}

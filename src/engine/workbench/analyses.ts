@@ -175,7 +175,7 @@ export const ANALYSES = {
     async run(wb, o: { roles?: readonly WeightRole[]; layers?: readonly number[] }) {
       for (const l of o.layers ?? []) wb.checkLayer(l);
       // default: every matrix (a mixture of experts: each expert's, and the router)
-      return weightStats(wb.file(), await wb.reducer(), { roles: o.roles, layers: o.layers });
+      return weightStats(wb.file(), await wb.reducer(), { roles: o.roles, layers: o.layers, cache: wb.weightStatsCache() });
     },
     cli: {
       usage: '[--roles W_Q,W_K] [--layers 0,1]',

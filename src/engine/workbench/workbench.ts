@@ -10,6 +10,7 @@ import { MiddleDictionary, type MiddleRecipe } from '../analysis/middle';
 import { ReferenceEngine } from '../analysis/reference/projection';
 import { referenceReducer } from '../analysis/reference/reducer';
 import type { TensorReducer } from '../analysis/weightStats';
+import { WeightStatsCache } from '../analysis/weightStatsCache';
 import { ComputeDevice } from '../compute/device';
 import { GgmlEngine } from '../compute/engine';
 import { GgmlReducer } from '../compute/reducer';
@@ -49,6 +50,7 @@ export class Workbench {
   private fast: GgmlEngine | undefined;
   private reducerHandle: GgmlReducer | undefined;
   private middleDict: MiddleDictionary | undefined;
+  private weightStatsStore: WeightStatsCache | undefined;
   readonly inspections: InspectionStore;
 
   constructor(
@@ -102,9 +104,20 @@ export class Workbench {
     if (!this.fast) {
       const hp = this.file().hparams;
       const exact = this.opts.exact === true || hp.nVocab * hp.dModel <= SMALL_DICTIONARY_ELEMENTS;
-      this.fast = new GgmlEngine(await this.computeDevice(), { computeType: exact ? 'stored' : 'auto' });
+      // converted dictionary copies are cached next to the middle dictionary
+      const copyCacheDir = this.opts.cacheDir === undefined ? undefined : path.join(this.opts.cacheDir, 'dictionaries');
+      this.fast = new GgmlEngine(await this.computeDevice(), { computeType: exact ? 'stored' : 'auto', copyCacheDir });
     }
     return this.fast;
+  }
+
+  /**
+   * The weight statistics kept on disk for this model file, so that reopening it shows them at
+   * once. None without a cache folder, nor for the plain reference path (it is there to check).
+   */
+  weightStatsCache(): WeightStatsCache | undefined {
+    if (this.opts.cacheDir === undefined || this.opts.reference) return undefined;
+    return (this.weightStatsStore ??= new WeightStatsCache(path.join(this.opts.cacheDir, 'weight-stats'), this.modelPath));
   }
 
   async reducer(): Promise<TensorReducer> {
