@@ -140,6 +140,9 @@ function fontSize(): number {
   return parseFloat(getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-size')) || 12;
 }
 
+/** characters of a word written beside its point */
+const MAX_LABEL = 18;
+
 interface Label {
   x: number;
   y: number;
@@ -181,9 +184,11 @@ function pointLabels(refLines: RefLine[]): Plugin<'line'> {
         if (meta.hidden) return;
         const points = ds.data as unknown as SeriesPoint[];
         meta.data.forEach((pt, j) => {
-          const text = points[j]?.label;
-          if (!text) return;
-          const runEdge = j === 0 || j === points.length - 1 || points[j - 1]?.label !== text || points[j + 1]?.label !== text || !adjacent(points[j - 1], points[j]) || !adjacent(points[j], points[j + 1]);
+          const full = points[j]?.label;
+          if (!full) return;
+          const runEdge = j === 0 || j === points.length - 1 || points[j - 1]?.label !== full || points[j + 1]?.label !== full || !adjacent(points[j - 1], points[j]) || !adjacent(points[j], points[j + 1]);
+          // a long word is cut (its tooltip keeps it whole) so that it cannot cover the plot
+          const text = full.length > MAX_LABEL ? `${full.slice(0, MAX_LABEL - 1)}…` : full;
           labels.push({ x: pt.x, y: pt.y, text, color: String(ds.borderColor), width: ctx.measureText(text).width, priority: runEdge ? 0 : 1 });
         });
       });
@@ -197,7 +202,7 @@ function pointLabels(refLines: RefLine[]): Plugin<'line'> {
         const left = chart.chartArea.left;
         return { left, right: left + 8 + ctx.measureText(r.label).width, top: y - 4 - gap, bottom: y };
       });
-      const free = (b: Box): boolean => b.top >= top - size / 2 && b.bottom <= bottom + size / 2 && !placed.some((p) => b.left < p.right && p.left < b.right && b.top < p.bottom && p.top < b.bottom);
+      const free = (b: Box): boolean => b.left >= 0 && b.right <= chart.width && b.top >= top - size / 2 && b.bottom <= bottom + size / 2 && !placed.some((p) => b.left < p.right && p.left < b.right && b.top < p.bottom && p.top < b.bottom);
       // stable: run edges first, then by height within each column, as the series were ranked
       const order = labels.map((l, k) => ({ l, k })).sort((a, b) => a.l.priority - b.l.priority || a.k - b.k);
       for (const { l } of order) {
