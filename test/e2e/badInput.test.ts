@@ -134,7 +134,8 @@ describe('bad input and impatient users (code-server + Chromium, demo model)', {
   });
 
   for (const [name, file, reason, todo] of [
-    ['not a GGUF file', () => bad.notGguf, /notes\.gguf" cannot be used: not a GGUF file/, /Choose a \.gguf model file/],
+    // the engine's message names the path first (as the CLI prints it); the toast puts the reason first and the name last
+    ['not a GGUF file', () => bad.notGguf, /Not a GGUF file \(starts with/, /Choose a \.gguf model file\. \(notes\.gguf\)/],
     ['an architecture it does not run', () => bad.gpt2, /is a "gpt2" model, an architecture LLM Inner World does not run yet/, /it runs Llama/],
     ['a weight type ggml cannot compute with', () => bad.i32, /stores blk\.0\.attn_q\.weight as I32/, /Choose another file/],
     ['missing tensors', () => bad.missing, /is missing 2 tensor\(s\).*output_norm\.weight/, /choose another file/],
