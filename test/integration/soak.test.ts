@@ -74,14 +74,18 @@ describe('soak: 40 inspections in one engine process', () => {
     }
     assert.equal(client.pid, pid, 'one engine process throughout');
     const measured = rss.slice(WARM_UP);
-    const perInspection = slope(measured) / MB;
-    const grown = (measured.at(-1)! - measured[0]!) / MB;
-    t.diagnostic(`VmRSS (MB) after each inspection: ${rss.map((r) => (r / MB).toFixed(1)).join(' ')}; after the warm-up ${perInspection.toFixed(3)} MB per inspection`);
+    // growth beyond the warm-up's high-water mark: the allocator returns memory and takes it back
+    // in steps of 10 to 25 MB (seen on CI: 316, down to 292, back to 316, once up to 329), so
+    // the first sample after the warm-up is no baseline and a slope through such steps reads as
+    // growth; a leak keeps growing past every earlier peak
+    const grown = (Math.max(...measured.slice(-5)) - Math.max(...rss.slice(0, WARM_UP))) / MB;
+    const perInspection = grown / MEASURED;
+    t.diagnostic(`VmRSS (MB) after each inspection: ${rss.map((r) => (r / MB).toFixed(1)).join(' ')}; after the warm-up ${perInspection.toFixed(3)} MB per inspection beyond its peak (slope ${(slope(measured) / MB).toFixed(3)})`);
     // Tolerance: 0.5 MB per inspection (15 MB over the 30 measured). A leak of anything an
     // inspection allocates per token is far above it: its logits (120 tokens x 32,000 words x 4 B
     // = 15 MB), a llama.cpp context with its KV cache (4 layers x 1,024 positions x 2 x 64 x 4 B
     // = 2 MB), the 48-token lens pages (48 x 32,000 x 4 B = 6 MB). The allocator's own ups and
-    // downs between samples are a few MB, which the slope over 30 samples averages out.
-    assert.ok(perInspection < 0.5, `resident memory grows ${perInspection.toFixed(2)} MB per inspection after the warm-up (${grown.toFixed(1)} MB over ${MEASURED}); samples (MB): ${rss.map((r) => (r / MB).toFixed(0)).join(' ')}`);
+    // downs are steps that come back, so they stay below the warm-up's peak or pass it once.
+    assert.ok(perInspection < 0.5, `resident memory grows ${perInspection.toFixed(2)} MB per inspection beyond the warm-up's peak (${grown.toFixed(1)} MB over ${MEASURED}); samples (MB): ${rss.map((r) => (r / MB).toFixed(0)).join(' ')}`);
   });
 });
