@@ -17,6 +17,7 @@ import { writeGguf } from '../../src/engine/gguf/writer';
 import { GgufFile } from '../../src/engine/gguf/reader';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ggmlToFloat } from '../../src/engine/llama/native';
+import { writeBadModels } from '../fixtures/badModels';
 import { ggmlQuantizer } from '../../src/engine/llama/quantize';
 import { ModelSession } from '../../src/engine/llama/session';
 import { ensureFixture, FIXTURES, fixtureTensors, fullShape, vocabPath } from '../fixtures/models';
@@ -68,20 +69,8 @@ describe('runtime errors', () => {
   }
 
   test('a GGUF of another architecture (gpt2): not-llama, naming it', async () => {
-    const file = path.join(dir, 'gpt2.gguf');
-    writeGguf(file, {
-      metadata: [
-        ['general.architecture', gguf.str('gpt2')],
-        ['general.name', gguf.str('a gpt2 model')],
-        ['gpt2.context_length', gguf.u32(1024)],
-        ['gpt2.embedding_length', gguf.u32(64)],
-        ['gpt2.block_count', gguf.u32(1)],
-        ['gpt2.feed_forward_length', gguf.u32(256)],
-        ['gpt2.attention.head_count', gguf.u32(4)],
-        ['gpt2.attention.layer_norm_epsilon', gguf.f32(1e-5)],
-      ],
-      tensors: [{ name: 'token_embd.weight', dims: [64, 16], type: GgmlType.F32, data: new Uint8Array(64 * 16 * 4) }],
-    });
+    // the same gpt2 file a user may pick by mistake in the e2e tests
+    const file = writeBadModels(dir).gpt2;
     await rejects(file, 'not-llama', /"gpt2"/);
     stillWorks();
   });
