@@ -38,7 +38,7 @@ export interface DeviceOptions {
 }
 
 export class ComputeDevice {
-  private readonly galloc: Ptr;
+  private galloc: Ptr;
   private disposed = false;
 
   private constructor(
@@ -129,6 +129,25 @@ export class ComputeDevice {
       return read();
     } finally {
       b.ggml_free(ctx);
+    }
+  }
+
+  /**
+   * Run `f` with its graphs allocated by an allocator of its own, freed afterwards: the shared one
+   * keeps a buffer as large as the largest graph it ever allocated, which a one-off large graph (an
+   * attention layer's scores) must not leave behind.
+   */
+  withOwnAllocator<T>(f: () => T): T {
+    this.ensureAlive();
+    const b = this.native.base;
+    const shared = this.galloc;
+    const own = b.ggml_gallocr_new(b.ggml_backend_get_default_buffer_type(this.backend));
+    this.galloc = own;
+    try {
+      return f();
+    } finally {
+      this.galloc = shared;
+      b.ggml_gallocr_free(own);
     }
   }
 

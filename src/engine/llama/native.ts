@@ -230,6 +230,17 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_tanh: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_tanh(void *ctx, void *a)'),
     ggml_scale: f<(ctx: Ptr, a: Ptr, s: number) => Ptr>('void *ggml_scale(void *ctx, void *a, float s)'),
     ggml_backend_alloc_ctx_tensors_from_buft: f<(ctx: Ptr, buft: Ptr) => Ptr>('void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)'),
+    // one layer's attention patterns from its resid_pre (compute/attentionPatterns.ts), op for op as llama.cpp's graph
+    ggml_add: f<(ctx: Ptr, a: Ptr, b: Ptr) => Ptr>('void *ggml_add(void *ctx, void *a, void *b)'),
+    ggml_rms_norm: f<(ctx: Ptr, a: Ptr, eps: number) => Ptr>('void *ggml_rms_norm(void *ctx, void *a, float eps)'),
+    ggml_permute: f<(ctx: Ptr, a: Ptr, ax0: number, ax1: number, ax2: number, ax3: number) => Ptr>('void *ggml_permute(void *ctx, void *a, int axis0, int axis1, int axis2, int axis3)'),
+    ggml_diag_mask_inf: f<(ctx: Ptr, a: Ptr, nPast: number) => Ptr>('void *ggml_diag_mask_inf(void *ctx, void *a, int n_past)'),
+    ggml_new_tensor_3d: f<(ctx: Ptr, type: number, ne0: number, ne1: number, ne2: number) => Ptr>('void *ggml_new_tensor_3d(void *ctx, int type, int64_t ne0, int64_t ne1, int64_t ne2)'),
+    ggml_rope_ext: f<
+      (ctx: Ptr, a: Ptr, pos: Ptr, freqFactors: Ptr, nDims: number, mode: number, nCtxOrig: number, freqBase: number, freqScale: number, extFactor: number, attnFactor: number, betaFast: number, betaSlow: number) => Ptr
+    >(
+      'void *ggml_rope_ext(void *ctx, void *a, void *b, void *c, int n_dims, int mode, int n_ctx_orig, float freq_base, float freq_scale, float ext_factor, float attn_factor, float beta_fast, float beta_slow)',
+    ),
   };
 }
 

@@ -3,13 +3,21 @@
 // for one layer's pattern; what is missing is captured by decoding the prompt again. Together the
 // inspections hold at most a byte budget; the least recently used go first, and an inspection
 // keeps the patterns of few layers at once (one layer of a 2,000-token, 32-head prompt is 512 MB).
+// A layer's pattern is computed from the layer's resid_pre when the inspection holds it and the
+// model's attention allows (compute/attentionPatterns.ts): seconds instead of a second decode.
 import { ActivationCache, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
-import type { HookName } from '../hookNames';
+import { residPreSource, type HookName } from '../hookNames';
 import type { ModelSession } from '../llama/session';
 import type { TokenSpan } from '../llama/tokens';
 
 export type Progress = (message: string, fraction?: number) => void;
+
+/**
+ * A layer's [head, query_pos, key_pos] pattern from its resid_pre ([pos, d_model]), or undefined
+ * when this model's attention is not computed that way (the prompt is then decoded again).
+ */
+export type PatternsFromStates = (layer: number, residPre: Tensor) => Promise<Tensor | undefined>;
 
 /** How the model saw each token: surprisal of the token given the ones before, entropy and rank. */
 export interface TokenSurprise {
@@ -63,6 +71,11 @@ export class Inspection {
     for (const h of hooks) if (captured.has(h)) this.store.set(h, captured.get(h));
   }
 
+  /** Keep a tensor computed from what the inspection holds. */
+  set(hook: HookName, t: Tensor): void {
+    this.store.set(hook, t);
+  }
+
   /** Drop patterns of layers other than `keep`, oldest first, down to `max` layers. */
   trimPatterns(keep: readonly HookName[], max: number): void {
     const patterns = [...this.store.keys()].filter((h) => h.endsWith('attn.hook_pattern') && !keep.includes(h));
@@ -87,6 +100,7 @@ export class InspectionStore {
     private readonly session: () => Promise<ModelSession>,
     /** bytes all inspections may hold together */
     private readonly budget = DEFAULT_BYTES,
+    private readonly patternsFromStates?: PatternsFromStates,
   ) {}
 
   /** Tokenize and decode `text` once, capturing `hooks` and the logits (kept as per-token numbers and the last row). */
@@ -132,14 +146,25 @@ export class InspectionStore {
   /** The inspection with `hooks` captured: what is missing is captured by one more decode. */
   async withHooks(id: number, hooks: readonly HookName[], progress?: Progress): Promise<Inspection> {
     const insp = this.get(id);
-    const missing = insp.missing(hooks);
+    let missing = insp.missing(hooks);
+    if (missing.length) insp.trimPatterns(hooks.filter((h) => h.endsWith('attn.hook_pattern')), MAX_PATTERN_LAYERS);
+    if (missing.length && this.patternsFromStates) {
+      for (const h of missing) {
+        const m = /^blocks\.(\d+)\.attn\.hook_pattern$/.exec(h);
+        const source = m ? residPreSource(Number(m[1])) : undefined;
+        if (!source || !insp.cache.has(source)) continue;
+        progress?.(`Computing the attention patterns of layer ${m![1]}`);
+        const t = await this.patternsFromStates(Number(m![1]), insp.cache.get(source));
+        if (t) insp.set(h, t);
+      }
+      missing = insp.missing(hooks);
+    }
     if (missing.length) {
       progress?.(`Capturing ${describe(missing)}`);
       const s = await this.session();
-      insp.trimPatterns(hooks.filter((h) => h.endsWith('attn.hook_pattern')), MAX_PATTERN_LAYERS);
       insp.add(s.run(insp.ids, { hooks: missing }), missing);
-      this.evict(insp);
     }
+    this.evict(insp);
     return insp;
   }
 

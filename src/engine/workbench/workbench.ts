@@ -4,6 +4,7 @@
 // and released once. Policies that must not drift between the CLI and the extension live here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Tensor } from '../activations';
 import type { ProjectionEngine } from '../analysis/engine';
 import { dictionaryByName, type Dictionary, type DictionaryName } from '../analysis/dictionary';
 import { MiddleDictionary, type MiddleRecipe } from '../analysis/middle';
@@ -11,6 +12,7 @@ import { ReferenceEngine } from '../analysis/reference/projection';
 import { referenceReducer } from '../analysis/reference/reducer';
 import type { TensorReducer } from '../analysis/weightStats';
 import { WeightStatsCache } from '../analysis/weightStatsCache';
+import { directPatternsUnsupported, layerPatterns } from '../compute/attentionPatterns';
 import { ComputeDevice } from '../compute/device';
 import { GgmlEngine } from '../compute/engine';
 import { GgmlReducer } from '../compute/reducer';
@@ -33,6 +35,11 @@ export interface WorkbenchOptions {
   session?: Omit<SessionOptions, 'gpu' | 'threads'>;
   /** bytes of captured activations the inspections may hold together */
   inspectionBytes?: number;
+  /**
+   * compute a layer's attention patterns from the inspection's states where the model allows
+   * (default true); false decodes the prompt again with the pattern captured, as llama.cpp sees it
+   */
+  patternsFromStates?: boolean;
 }
 
 /**
@@ -59,7 +66,14 @@ export class Workbench {
   ) {
     if (!fs.existsSync(modelPath)) throw new InnerWorldError('model-load-failed', modelFileMissing(modelPath));
     if (!fs.statSync(modelPath).isFile()) throw new InnerWorldError('model-load-failed', `Not a file: ${modelPath}`);
-    this.inspections = new InspectionStore(() => this.session(), opts.inspectionBytes);
+    this.inspections = new InspectionStore(() => this.session(), opts.inspectionBytes, opts.patternsFromStates === false ? undefined : (layer, resid) => this.patternsFromStates(layer, resid));
+  }
+
+  /** A layer's patterns from its resid_pre (compute/attentionPatterns.ts), or undefined where the model's attention is not computed that way. */
+  private async patternsFromStates(layer: number, residPre: Tensor): Promise<Tensor | undefined> {
+    const model = this.file();
+    if (directPatternsUnsupported(model) !== undefined) return undefined;
+    return layerPatterns(model, await this.computeDevice(), layer, residPre);
   }
 
   file(): LlamaModelFile {
