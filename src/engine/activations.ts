@@ -6,6 +6,20 @@ export interface Tensor {
   readonly data: Float32Array;
 }
 
+/**
+ * A layer's attention patterns one head at a time, made on request from what is held (the layer's
+ * queries and keys) instead of holding [head, query_pos, key_pos] for every head at once.
+ */
+export interface HeadPatterns {
+  readonly nHeads: number;
+  readonly nPos: number;
+  /** [query_pos, key_pos] of head h */
+  head(h: number): Float32Array;
+  /** [key_pos]: row q of head h's pattern */
+  row(h: number, q: number): Float32Array;
+  readonly bytes: number;
+}
+
 export class MissingHookError extends Error {
   override readonly name = 'MissingHookError';
 }
@@ -17,7 +31,14 @@ export class ActivationCache {
     private readonly store: ReadonlyMap<HookName, Tensor>,
     /** [pos, d_vocab], when logits were asked for */
     readonly logits: Tensor | undefined,
+    /** layers whose patterns are made head by head on request */
+    private readonly heads: ReadonlyMap<number, HeadPatterns> = new Map(),
   ) {}
+
+  /** A layer's patterns made head by head, when they are held that way. */
+  patternHeads(layer: number): HeadPatterns | undefined {
+    return this.heads.get(layer);
+  }
 
   get nPos(): number {
     return this.tokens.length;

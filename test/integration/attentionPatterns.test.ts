@@ -10,7 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActivationCache } from '../../src/engine/activations';
-import { directPatternsUnsupported, layerPatterns } from '../../src/engine/compute/attentionPatterns';
+import { lastQueryRow, sinkMap } from '../../src/engine/analysis/attention';
+import { directPatternsUnsupported, layerAttention, layerPatterns } from '../../src/engine/compute/attentionPatterns';
 import { ComputeDevice } from '../../src/engine/compute/device';
 import { LlamaModelFile } from '../../src/engine/gguf/llamaModel';
 import { patternHook, residPreSource, stateHook } from '../../src/engine/hookNames';
@@ -100,6 +101,26 @@ describe('attention patterns from the states equal llama.cpp decoding the prompt
     }
   });
 
+  test('one query row and one head, made on request, equal the whole layer', async () => {
+    const s = await ModelSession.open(await ensureFixture('tiny-gqa-f16'), { threads: 2, gpu: 'cpu' });
+    try {
+      const cache = capture(s, PROMPT);
+      const layer = 1;
+      const expected = cache.get(patternHook(layer));
+      const [nHeads, n] = [expected.shape[0]!, expected.shape[1]!];
+      const att = layerAttention(s.file, device, layer, cache.get(residPreSource(layer)));
+      assert.equal(att.bytes, (nHeads + s.info.nKvHeads) * n * s.info.dHead * 4, 'queries and keys, not n_heads x n^2');
+      for (const h of [0, 5, nHeads - 1]) {
+        const head = expected.data.subarray(h * n * n, (h + 1) * n * n);
+        assert.ok(maxAbsDiff(att.head(h), head) < TOLERANCE, `head ${h}`);
+        for (const q of [0, 7, n - 1]) assert.ok(maxAbsDiff(att.row(h, q), head.subarray(q * n, (q + 1) * n)) < TOLERANCE, `head ${h}, query ${q}`);
+      }
+      assert.throws(() => att.head(nHeads), /outside/);
+    } finally {
+      s.dispose();
+    }
+  });
+
   test('gemma (sliding windows, soft-capped scores) is left to the decode, with its reason', () => {
     for (const name of ['gemma2-softcap', 'gemma3-qknorm'] as ArchFixtureName[]) {
       const file = LlamaModelFile.open(ensureArchFixture(name));
@@ -139,5 +160,15 @@ describe('the workbench serves the attention view from the states', () => {
       }
     }
     assert.ok(diff < TOLERANCE, `largest difference ${diff}`);
+    // the sink map and the last query row read the same numbers
+    const layer = await runAnalysis(wb, 'attention-layer', { inspectionId: insp.summary.id, layer: 1 });
+    const decodedCache = s.run(insp.ids, { hooks: [patternHook(1)] });
+    const sink = sinkMap(decodedCache, 1, (id) => wb.tokenText(id));
+    const last = lastQueryRow(decodedCache, 1);
+    assert.ok(maxAbsDiff(Float32Array.from(layer.sink.values), Float32Array.from(sink.values)) < TOLERANCE);
+    assert.ok(maxAbsDiff(Float32Array.from(layer.sink.previousToken), Float32Array.from(sink.previousToken)) < TOLERANCE);
+    assert.ok(maxAbsDiff(Float32Array.from(layer.lastQuery.values), Float32Array.from(last.values)) < TOLERANCE);
+    // held: the layer's queries and keys, a fraction of its patterns
+    assert.ok(insp.bytes < insp.summary.tokens.length ** 2 * s.info.nHeads * 4 + (s.info.nLayers + 1) * insp.ids.length * s.info.dModel * 4 + insp.lastLogits.byteLength);
   });
 });

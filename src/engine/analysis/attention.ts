@@ -3,13 +3,15 @@
 // row across heads. Per head also the mean attention to the previous token, which finds
 // previous-token heads such as Llama-2-7B's layer 5 head 15.
 import { InnerWorldError } from '../errors';
-import type { Tensor } from '../activations';
+import type { HeadPatterns, Tensor } from '../activations';
 
 /** What these analyses read: an ActivationCache with the layers' attention patterns fits. */
 export interface PatternSource {
   readonly tokens: readonly number[];
   /** [head, query_pos, key_pos] */
   pattern(layer: number): Tensor;
+  /** the layer's patterns made head by head, when they are held that way (read before pattern()) */
+  patternHeads?(layer: number): HeadPatterns | undefined;
 }
 
 export interface SinkMap {
@@ -32,26 +34,37 @@ export function endsSentence(text: string): boolean {
   return /[.?!]["'”’)\]]*$/.test(text.replace(/▁/g, ' ').trimEnd());
 }
 
-function check(src: PatternSource, layer: number): Tensor {
+/** The layer's patterns head by head: made on request, or views of a held [head, pos, pos] tensor. */
+function check(src: PatternSource, layer: number): HeadPatterns {
+  const lazy = src.patternHeads?.(layer);
+  if (lazy) return lazy;
   const p = src.pattern(layer);
   if (p.shape.length !== 3 || p.shape[1] !== p.shape[2]) throw new InnerWorldError('bad-argument', `pattern of layer ${layer} has shape [${p.shape.join(', ')}], expected [head, pos, pos]`);
-  return p;
+  const n = p.shape[1]!;
+  return {
+    nHeads: p.shape[0]!,
+    nPos: n,
+    head: (h) => p.data.subarray(h * n * n, (h + 1) * n * n),
+    row: (h, q) => p.data.subarray((h * n + q) * n, (h * n + q + 1) * n),
+    bytes: p.data.byteLength,
+  };
 }
 
 export function sinkMap(src: PatternSource, layer: number, tokenText: (id: number) => string): SinkMap {
   const p = check(src, layer);
-  const [nHeads, n] = [p.shape[0]!, p.shape[1]!];
+  const { nHeads, nPos: n } = p;
   const values: number[] = [];
   const meanSink: number[] = [];
   const previousToken: number[] = [];
   for (let h = 0; h < nHeads; h++) {
     let sink = 0;
     let prev = 0;
+    const a = p.head(h); // [query_pos, key_pos]
     for (let q = 0; q < n; q++) {
-      const a0 = p.data[(h * n + q) * n]!;
+      const a0 = a[q * n]!;
       values.push(a0);
       if (q >= 1) sink += a0;
-      if (q >= 2) prev += p.data[(h * n + q) * n + q - 1]!;
+      if (q >= 2) prev += a[q * n + q - 1]!;
     }
     meanSink.push(n > 1 ? sink / (n - 1) : NaN);
     previousToken.push(n > 2 ? prev / (n - 2) : NaN);
@@ -70,9 +83,9 @@ export interface HeadPattern {
 
 export function headPattern(src: PatternSource, layer: number, head: number): HeadPattern {
   const p = check(src, layer);
-  const [nHeads, n] = [p.shape[0]!, p.shape[1]!];
+  const { nHeads, nPos: n } = p;
   if (!Number.isInteger(head) || head < 0 || head >= nHeads) throw new InnerWorldError('bad-argument', `head ${head} is outside 0..${nHeads - 1}`);
-  return { layer, head, nPos: n, values: Array.from(p.data.subarray(head * n * n, (head + 1) * n * n)) };
+  return { layer, head, nPos: n, values: Array.from(p.head(head)) };
 }
 
 export interface LastQueryRow {
@@ -86,9 +99,9 @@ export interface LastQueryRow {
 
 export function lastQueryRow(src: PatternSource, layer: number): LastQueryRow {
   const p = check(src, layer);
-  const [nHeads, n] = [p.shape[0]!, p.shape[1]!];
+  const { nHeads, nPos: n } = p;
   const values: number[] = [];
-  for (let h = 0; h < nHeads; h++) for (let k = 0; k < n; k++) values.push(p.data[(h * n + n - 1) * n + k]!);
+  for (let h = 0; h < nHeads; h++) for (const a of p.row(h, n - 1)) values.push(a);
   return { layer, query: n - 1, nHeads, nPos: n, values };
 }
 

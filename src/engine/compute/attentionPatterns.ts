@@ -4,9 +4,10 @@
 // RMSNorm, W_Q and W_K multiplied from their stored (quantized) bytes, the biases and per-head q/k
 // norms a family adds, RoPE, the scaled scores, the causal mask and the softmax, op for op as
 // llama.cpp's graph computes them without flash attention. Queries and keys are made 512 tokens at
-// a time and the scores a few heads at a time (at most 64 MiB of scores beside the result), with an
-// allocator freed afterwards: besides the [head, query, key] result nothing stays.
-import type { Tensor } from '../activations';
+// a time and kept; a head's pattern (or one query's row) is made from them when it is read, with an
+// allocator freed afterwards, so that a layer costs its queries and keys (66 MB for 2,000 tokens of
+// Llama-2-7B) and one head's scores at a time, never every head's [query, key] at once (512 MB).
+import type { HeadPatterns, Tensor } from '../activations';
 import { GgmlType } from '../gguf/ggmlTypes';
 import type { LlamaModelFile } from '../gguf/llamaModel';
 import type { Ptr } from '../llama/native';
@@ -90,19 +91,12 @@ function uploadWeights(model: LlamaModelFile, device: ComputeDevice, layer: numb
 }
 
 /**
- * The attention pattern of `layer` for every head, [head, query_pos, key_pos], from the layer's
- * resid_pre ([pos, d_model], float32). Call only when directPatternsUnsupported(model) is undefined.
+ * One layer's queries and keys after RoPE, from its resid_pre ([pos, d_model], float32); its
+ * patterns are made head by head on request (LayerAttention). Call only when
+ * directPatternsUnsupported(model) is undefined.
  */
-export function layerPatterns(
-  model: LlamaModelFile,
-  device: ComputeDevice,
-  layer: number,
-  residPre: Tensor,
-  /** graph sizes (tests make them small to cross the chunk boundaries) */
-  sizes: { tokenChunk?: number; maxScores?: number } = {},
-): Tensor {
+export function layerAttention(model: LlamaModelFile, device: ComputeDevice, layer: number, residPre: Tensor, sizes: { tokenChunk?: number } = {}): LayerAttention {
   const tokenChunk = sizes.tokenChunk ?? TOKEN_CHUNK;
-  const maxScores = sizes.maxScores ?? MAX_SCORES;
   const hp = model.hparams;
   const { nHeads, nKvHeads } = model.layerShape(layer);
   const { dModel: d, dHead } = hp;
@@ -112,11 +106,9 @@ export function layerPatterns(
   const arch = model.arch;
   const q = new Float32Array(nHeads * n * dHead); // [head, pos, d_head] after RoPE
   const k = new Float32Array(nKvHeads * n * dHead); // [kv_head, pos, d_head] after RoPE
-  const out = new Float32Array(nHeads * n * n); // [head, query_pos, key_pos]
-  return device.withOwnAllocator(() => {
+  device.withOwnAllocator(() => {
     const w = uploadWeights(model, device, layer);
     try {
-      // queries and keys, TOKEN_CHUNK positions at a time
       for (let p0 = 0; p0 < n; p0 += tokenChunk) {
         const t = Math.min(tokenChunk, n - p0);
         const pos = Int32Array.from({ length: t }, (_, i) => p0 + i);
@@ -154,31 +146,105 @@ export function layerPatterns(
       b.ggml_backend_buffer_free(w.buffer);
       b.ggml_free(w.ctx);
     }
-    // softmax(scale * K^T q + causal mask), a few heads at a time
-    const group = nHeads / nKvHeads;
-    const heads = Math.max(1, Math.min(nHeads, Math.floor(maxScores / (n * n))));
-    for (let h0 = 0; h0 < nHeads; h0 += heads) {
-      const hc = Math.min(heads, nHeads - h0);
-      const kIn = new Float32Array(hc * n * dHead); // each query head's kv head, side by side
-      for (let h = 0; h < hc; h++) {
-        const kv = Math.floor((h0 + h) / group);
-        kIn.set(k.subarray(kv * n * dHead, (kv + 1) * n * dHead), h * n * dHead);
-      }
-      let scores: Ptr = null;
-      device.run(
+  });
+  return new LayerAttention(device, q, k, nHeads, nKvHeads, n, dHead, arch.attnScale);
+}
+
+/**
+ * A layer's queries and keys, and its patterns made from them on request: softmax(scale * K^T q +
+ * causal mask) for one head, or one query row of it. Holds n_pos * (n_heads + n_kv_heads) * d_head
+ * floats (66 MB for 2,000 tokens of Llama-2-7B) where the patterns of every head take n_heads *
+ * n_pos^2 (512 MB); one head's pattern exists only while it is read.
+ */
+export class LayerAttention implements HeadPatterns {
+  constructor(
+    private readonly device: ComputeDevice,
+    private readonly q: Float32Array, // [head, pos, d_head]
+    private readonly k: Float32Array, // [kv_head, pos, d_head]
+    readonly nHeads: number,
+    private readonly nKvHeads: number,
+    readonly nPos: number,
+    private readonly dHead: number,
+    private readonly scale: number,
+  ) {}
+
+  get bytes(): number {
+    return this.q.byteLength + this.k.byteLength;
+  }
+
+  head(h: number): Float32Array {
+    return this.heads(h, 1);
+  }
+
+  row(h: number, query: number): Float32Array {
+    const { nPos: n, dHead } = this;
+    this.checkHead(h);
+    const out = new Float32Array(n);
+    this.softmax(this.q.subarray((h * n + query) * dHead, (h * n + query + 1) * dHead), this.keysOf(h, 1), 1, 1, query, out);
+    return out;
+  }
+
+  /** [head, query_pos, key_pos] of heads h0 .. h0 + count - 1 (every head: the whole layer). */
+  heads(h0: number, count: number): Float32Array {
+    const { nPos: n, dHead } = this;
+    this.checkHead(h0);
+    this.checkHead(h0 + count - 1);
+    const out = new Float32Array(count * n * n);
+    this.softmax(this.q.subarray(h0 * n * dHead, (h0 + count) * n * dHead), this.keysOf(h0, count), n, count, 0, out);
+    return out;
+  }
+
+  /** Each query head's kv head, side by side: [count, pos, d_head]. */
+  private keysOf(h0: number, count: number): Float32Array {
+    const { nPos: n, dHead } = this;
+    const group = this.nHeads / this.nKvHeads;
+    const out = new Float32Array(count * n * dHead);
+    for (let h = 0; h < count; h++) {
+      const kv = Math.floor((h0 + h) / group);
+      out.set(this.k.subarray(kv * n * dHead, (kv + 1) * n * dHead), h * n * dHead);
+    }
+    return out;
+  }
+
+  /** softmax(scale * K^T q) with keys after query nPast + i masked, for nq queries of `heads` heads. */
+  private softmax(q: Float32Array, keys: Float32Array, nq: number, heads: number, nPast: number, out: Float32Array): void {
+    const b = this.device.native.base;
+    const { nPos: n, dHead } = this;
+    let scores: Ptr = null;
+    this.device.withOwnAllocator(() =>
+      this.device.run(
         16,
         (ctx) => {
-          const qt = b.ggml_new_tensor_3d(ctx, GgmlType.F32, dHead, n, hc);
-          const kt = b.ggml_new_tensor_3d(ctx, GgmlType.F32, dHead, n, hc);
+          const qt = b.ggml_new_tensor_3d(ctx, GgmlType.F32, dHead, nq, heads);
+          const kt = b.ggml_new_tensor_3d(ctx, GgmlType.F32, dHead, n, heads);
           b.ggml_set_input(qt);
           b.ggml_set_input(kt);
           const kq = b.ggml_mul_mat(ctx, kt, qt); // [key, query, head]
-          scores = b.ggml_soft_max(ctx, b.ggml_diag_mask_inf(ctx, b.ggml_scale(ctx, kq, arch.attnScale), 0));
-          return { inputs: [[qt, q.subarray(h0 * n * dHead, (h0 + hc) * n * dHead)], [kt, kIn]], outputs: [scores] };
+          scores = b.ggml_soft_max(ctx, b.ggml_diag_mask_inf(ctx, b.ggml_scale(ctx, kq, this.scale), nPast));
+          return { inputs: [[qt, q], [kt, keys]], outputs: [scores] };
         },
-        () => readTensor(device.native, scores, out.subarray(h0 * n * n, (h0 + hc) * n * n)),
-      );
-    }
-    return { shape: [nHeads, n, n], data: out };
-  });
+        () => readTensor(this.device.native, scores, out),
+      ),
+    );
+  }
+
+  private checkHead(h: number): void {
+    if (!Number.isInteger(h) || h < 0 || h >= this.nHeads) throw new RangeError(`head ${h} is outside 0..${this.nHeads - 1}`);
+  }
+}
+
+/**
+ * The attention pattern of `layer` for every head, [head, query_pos, key_pos], from the layer's
+ * resid_pre: the whole layer at once, a few heads per graph (at most `maxScores` scores each).
+ */
+export function layerPatterns(model: LlamaModelFile, device: ComputeDevice, layer: number, residPre: Tensor, sizes: { tokenChunk?: number; maxScores?: number } = {}): Tensor {
+  const att = layerAttention(model, device, layer, residPre, sizes);
+  const n = att.nPos;
+  const per = Math.max(1, Math.min(att.nHeads, Math.floor((sizes.maxScores ?? MAX_SCORES) / (n * n))));
+  const out = new Float32Array(att.nHeads * n * n);
+  for (let h0 = 0; h0 < att.nHeads; h0 += per) {
+    const count = Math.min(per, att.nHeads - h0);
+    out.set(att.heads(h0, count), h0 * n * n);
+  }
+  return { shape: [att.nHeads, n, n], data: out };
 }

@@ -3,9 +3,10 @@
 // for one layer's pattern; what is missing is captured by decoding the prompt again. Together the
 // inspections hold at most a byte budget; the least recently used go first, and an inspection
 // keeps the patterns of few layers at once (one layer of a 2,000-token, 32-head prompt is 512 MB).
-// A layer's pattern is computed from the layer's resid_pre when the inspection holds it and the
-// model's attention allows (compute/attentionPatterns.ts): seconds instead of a second decode.
-import { ActivationCache, type Tensor } from '../activations';
+// Where the inspection holds a layer's resid_pre and the model's attention allows, the layer's
+// queries and keys are computed from it instead (compute/attentionPatterns.ts: seconds, not a second
+// decode) and its patterns made head by head when a view reads them.
+import { ActivationCache, type HeadPatterns, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
 import { residPreSource, type HookName } from '../hookNames';
 import type { ModelSession } from '../llama/session';
@@ -14,10 +15,10 @@ import type { TokenSpan } from '../llama/tokens';
 export type Progress = (message: string, fraction?: number) => void;
 
 /**
- * A layer's [head, query_pos, key_pos] pattern from its resid_pre ([pos, d_model]), or undefined
- * when this model's attention is not computed that way (the prompt is then decoded again).
+ * A layer's patterns, made head by head, from its resid_pre ([pos, d_model]), or undefined when
+ * this model's attention is not computed that way (the prompt is then decoded again).
  */
-export type PatternsFromStates = (layer: number, residPre: Tensor) => Promise<Tensor | undefined>;
+export type PatternsFromStates = (layer: number, residPre: Tensor) => Promise<HeadPatterns | undefined>;
 
 /** How the model saw each token: surprisal of the token given the ones before, entropy and rank. */
 export interface TokenSurprise {
@@ -47,6 +48,11 @@ export interface InspectionSummary {
 export class Inspection {
   /** hook -> captured tensor; patterns of at most MAX_PATTERN_LAYERS layers */
   private readonly store = new Map<HookName, Tensor>();
+  /** layer -> its patterns made head by head from its queries and keys (counted with the captured patterns) */
+  private readonly heads = new Map<number, HeadPatterns>();
+  /** layer -> when its patterns came (a counter), for dropping the oldest first */
+  private readonly added = new Map<number, number>();
+  private clock = 0;
   lastUsed = 0;
 
   constructor(
@@ -60,31 +66,45 @@ export class Inspection {
   get bytes(): number {
     let b = this.lastLogits.byteLength;
     for (const t of this.store.values()) b += t.data.byteLength;
+    for (const a of this.heads.values()) b += a.bytes;
     return b;
   }
 
   missing(hooks: readonly HookName[]): HookName[] {
-    return hooks.filter((h) => !this.cache.has(h));
+    const cache = this.cache;
+    return hooks.filter((h) => !cache.has(h) && !this.heads.has(patternLayer(h) ?? -1));
   }
 
   add(captured: ActivationCache, hooks: readonly HookName[]): void {
-    for (const h of hooks) if (captured.has(h)) this.store.set(h, captured.get(h));
+    for (const h of hooks) {
+      if (!captured.has(h)) continue;
+      this.store.set(h, captured.get(h));
+      const l = patternLayer(h);
+      if (l !== undefined) this.added.set(l, ++this.clock);
+    }
   }
 
-  /** Keep a tensor computed from what the inspection holds. */
-  set(hook: HookName, t: Tensor): void {
-    this.store.set(hook, t);
+  /** Keep a layer's patterns made head by head from what the inspection holds. */
+  setHeads(layer: number, heads: HeadPatterns): void {
+    this.heads.set(layer, heads);
+    this.added.set(layer, ++this.clock);
   }
 
-  /** Drop patterns of layers other than `keep`, oldest first, down to `max` layers. */
+  /** Drop patterns of layers other than `keep` (captured or made head by head), oldest first, down to `max` layers. */
   trimPatterns(keep: readonly HookName[], max: number): void {
-    const patterns = [...this.store.keys()].filter((h) => h.endsWith('attn.hook_pattern') && !keep.includes(h));
-    while (patterns.length > Math.max(0, max - keep.length)) this.store.delete(patterns.shift()!);
+    const keptLayers = new Set(keep.map(patternLayer));
+    const captured = [...this.store.keys()].map(patternLayer).filter((l): l is number => l !== undefined);
+    const layers = [...new Set([...captured, ...this.heads.keys()])].sort((a, b) => this.added.get(a)! - this.added.get(b)!).filter((l) => !keptLayers.has(l));
+    while (layers.length > Math.max(0, max - keep.length)) {
+      const l = layers.shift()!;
+      this.store.delete(`blocks.${l}.attn.hook_pattern`);
+      this.heads.delete(l);
+    }
   }
 
   /** A read-only view of what was captured, as the analyses take it. */
   get cache(): ActivationCache {
-    return new ActivationCache(this.ids, this.store, undefined);
+    return new ActivationCache(this.ids, this.store, undefined, this.heads);
   }
 }
 
@@ -150,12 +170,12 @@ export class InspectionStore {
     if (missing.length) insp.trimPatterns(hooks.filter((h) => h.endsWith('attn.hook_pattern')), MAX_PATTERN_LAYERS);
     if (missing.length && this.patternsFromStates) {
       for (const h of missing) {
-        const m = /^blocks\.(\d+)\.attn\.hook_pattern$/.exec(h);
-        const source = m ? residPreSource(Number(m[1])) : undefined;
-        if (!source || !insp.cache.has(source)) continue;
-        progress?.(`Computing the attention patterns of layer ${m![1]}`);
-        const t = await this.patternsFromStates(Number(m![1]), insp.cache.get(source));
-        if (t) insp.set(h, t);
+        const layer = patternLayer(h);
+        const source = layer === undefined ? undefined : residPreSource(layer);
+        if (layer === undefined || !source || !insp.cache.has(source)) continue;
+        progress?.(`Computing the attention patterns of layer ${layer}`);
+        const heads = await this.patternsFromStates(layer, insp.cache.get(source));
+        if (heads) insp.setHeads(layer, heads);
       }
       missing = insp.missing(hooks);
     }
@@ -201,6 +221,12 @@ export class InspectionStore {
       this.byId.delete(i.summary.id);
     }
   }
+}
+
+/** The layer of an attention-pattern hook, or undefined for another hook. */
+function patternLayer(hook: HookName): number | undefined {
+  const m = /^blocks\.(\d+)\.attn\.hook_pattern$/.exec(hook);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Hooks a capture needs, in words for a progress line. */

@@ -4,7 +4,7 @@
 // and released once. Policies that must not drift between the CLI and the extension live here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Tensor } from '../activations';
+import type { HeadPatterns, Tensor } from '../activations';
 import type { ProjectionEngine } from '../analysis/engine';
 import { dictionaryByName, type Dictionary, type DictionaryName } from '../analysis/dictionary';
 import { MiddleDictionary, type MiddleRecipe } from '../analysis/middle';
@@ -12,7 +12,7 @@ import { ReferenceEngine } from '../analysis/reference/projection';
 import { referenceReducer } from '../analysis/reference/reducer';
 import type { TensorReducer } from '../analysis/weightStats';
 import { WeightStatsCache } from '../analysis/weightStatsCache';
-import { directPatternsUnsupported, layerPatterns } from '../compute/attentionPatterns';
+import { directPatternsUnsupported, layerAttention } from '../compute/attentionPatterns';
 import { ComputeDevice } from '../compute/device';
 import { GgmlEngine } from '../compute/engine';
 import { GgmlReducer } from '../compute/reducer';
@@ -70,10 +70,10 @@ export class Workbench {
   }
 
   /** A layer's patterns from its resid_pre (compute/attentionPatterns.ts), or undefined where the model's attention is not computed that way. */
-  private async patternsFromStates(layer: number, residPre: Tensor): Promise<Tensor | undefined> {
+  private async patternsFromStates(layer: number, residPre: Tensor): Promise<HeadPatterns | undefined> {
     const model = this.file();
     if (directPatternsUnsupported(model) !== undefined) return undefined;
-    return layerPatterns(model, await this.computeDevice(), layer, residPre);
+    return layerAttention(model, await this.computeDevice(), layer, residPre);
   }
 
   file(): LlamaModelFile {
