@@ -9,19 +9,39 @@
 // measured up to 4.9e-4 here, asserted below 2e-3.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { ActivationCache } from '../../src/engine/activations';
 import { lastQueryRow, sinkMap } from '../../src/engine/analysis/attention';
 import { directPatternsUnsupported, layerAttention, layerPatterns } from '../../src/engine/compute/attentionPatterns';
 import { ComputeDevice } from '../../src/engine/compute/device';
+import { GgmlType } from '../../src/engine/gguf/ggmlTypes';
 import { LlamaModelFile } from '../../src/engine/gguf/llamaModel';
+import { encodeTensor, readTokenizerMetadata } from '../../src/engine/gguf/llamaWriter';
+import { gguf } from '../../src/engine/gguf/values';
+import { writeGguf } from '../../src/engine/gguf/writer';
 import { patternHook, residPreSource, stateHook } from '../../src/engine/hookNames';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ModelSession } from '../../src/engine/llama/session';
 import { runAnalysis } from '../../src/engine/workbench/analyses';
 import { Workbench } from '../../src/engine/workbench/workbench';
-import { ensureArchFixture, type ArchFixtureName } from '../fixtures/archModels';
+import { ARCH_FIXTURES, archFixtureTensors, archMetadata, ensureArchFixture, vocabFile, type ArchFixtureName } from '../fixtures/archModels';
 import { maxAbsDiff } from '../fixtures/compare';
 import { ensureFixture, type FixtureName } from '../fixtures/models';
+
+/** The llama3-tied-gqa fixture with linear RoPE scaling (factor 2), which llama.cpp applies and the states path does not model. */
+function ropeScaledFixture(dir: string): string {
+  const spec = ARCH_FIXTURES['llama3-tied-gqa'];
+  const tokenizer = readTokenizerMetadata(vocabFile(spec.vocab));
+  const nVocab = (tokenizer.get('tokenizer.ggml.tokens')!.value as unknown[]).length;
+  const file = path.join(dir, 'llama3-rope-linear.gguf');
+  writeGguf(file, {
+    metadata: [...archMetadata(spec, nVocab), ['llama.rope.scaling.type', gguf.str('linear')], ['llama.rope.scaling.factor', gguf.f32(2)], ...tokenizer],
+    tensors: archFixtureTensors(spec, nVocab).map((t) => ({ name: t.name, dims: t.dims, type: GgmlType.F32, data: () => encodeTensor(GgmlType.F32, t.data, t.dims[0]!) })),
+  });
+  return file;
+}
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog. I like the red ball, and my friend plays in the court!';
 const TOLERANCE = 1e-5;
@@ -131,6 +151,29 @@ describe('attention patterns from the states equal llama.cpp decoding the prompt
       }
     }
   });
+});
+
+test('RoPE scaling is left to the decode: the view still shows what llama.cpp computes', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attn-rope-'));
+  const wb = new Workbench(ropeScaledFixture(dir), { gpu: 'cpu', threads: 2 });
+  try {
+    assert.match(directPatternsUnsupported(wb.file()) ?? '', /^RoPE scaling \(linear\)$/);
+    const s = await wb.session();
+    const insp = await wb.inspections.inspect(PROMPT, { hooks: Array.from({ length: s.info.nLayers + 1 }, (_, l) => stateHook(l)) });
+    const messages: string[] = [];
+    const r = await runAnalysis(wb, 'attention-layer', { inspectionId: insp.summary.id, layer: 1 }, (m) => messages.push(m));
+    assert.deepEqual(messages, ['Capturing attention patterns of layer 1']);
+    const decoded = sinkMap(s.run(insp.ids, { hooks: [patternHook(1)] }), 1, (id) => wb.tokenText(id));
+    assert.ok(maxAbsDiff(Float32Array.from(r.sink.values), Float32Array.from(decoded.values)) < 1e-6);
+    // and computing it from the states without the scaling would differ: the refusal matters
+    const unscaled = layerPatterns(wb.file(), await wb.computeDevice(), 1, insp.cache.get(residPreSource(1)));
+    const n = insp.ids.length;
+    const sinkUnscaled = Float32Array.from({ length: r.sink.values.length }, (_, i) => unscaled.data[i * n]!);
+    assert.ok(maxAbsDiff(sinkUnscaled, Float32Array.from(r.sink.values)) > 1e-4);
+  } finally {
+    wb.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the workbench serves the attention view from the states', () => {

@@ -18,7 +18,7 @@ export type Progress = (message: string, fraction?: number) => void;
  * A layer's patterns, made head by head, from its resid_pre ([pos, d_model]), or undefined when
  * this model's attention is not computed that way (the prompt is then decoded again).
  */
-export type PatternsFromStates = (layer: number, residPre: Tensor) => Promise<HeadPatterns | undefined>;
+export type PatternsFromStates = (layer: number, residPre: Tensor, progress?: Progress) => Promise<HeadPatterns | undefined>;
 
 /** How the model saw each token: surprisal of the token given the ones before, entropy and rank. */
 export interface TokenSurprise {
@@ -173,8 +173,7 @@ export class InspectionStore {
         const layer = patternLayer(h);
         const source = layer === undefined ? undefined : residPreSource(layer);
         if (layer === undefined || !source || !insp.cache.has(source)) continue;
-        progress?.(`Computing the attention patterns of layer ${layer}`);
-        const heads = await this.patternsFromStates(layer, insp.cache.get(source));
+        const heads = await this.patternsFromStates(layer, insp.cache.get(source), progress);
         if (heads) insp.setHeads(layer, heads);
       }
       missing = insp.missing(hooks);

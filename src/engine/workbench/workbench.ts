@@ -66,13 +66,14 @@ export class Workbench {
   ) {
     if (!fs.existsSync(modelPath)) throw new InnerWorldError('model-load-failed', modelFileMissing(modelPath));
     if (!fs.statSync(modelPath).isFile()) throw new InnerWorldError('model-load-failed', `Not a file: ${modelPath}`);
-    this.inspections = new InspectionStore(() => this.session(), opts.inspectionBytes, opts.patternsFromStates === false ? undefined : (layer, resid) => this.patternsFromStates(layer, resid));
+    this.inspections = new InspectionStore(() => this.session(), opts.inspectionBytes, opts.patternsFromStates === false ? undefined : (layer, resid, progress) => this.patternsFromStates(layer, resid, progress));
   }
 
   /** A layer's patterns from its resid_pre (compute/attentionPatterns.ts), or undefined where the model's attention is not computed that way. */
-  private async patternsFromStates(layer: number, residPre: Tensor): Promise<HeadPatterns | undefined> {
+  private async patternsFromStates(layer: number, residPre: Tensor, progress?: Progress): Promise<HeadPatterns | undefined> {
     const model = this.file();
     if (directPatternsUnsupported(model) !== undefined) return undefined;
+    progress?.(`Computing the attention patterns of layer ${layer}`);
     return layerAttention(model, await this.computeDevice(), layer, residPre);
   }
 
