@@ -2,12 +2,17 @@
 // --tokens tokens inspected, the layers view (one token's lens) and the grid (pages of 48 tokens)
 // read, then the attention view opened on one layer and then others. Reports the engine
 // process's anonymous resident memory (RssAnon: everything but the model's mapped file) after
-// each step and its peak, sampled every 20 ms from /proc.
+// each step and its peak, sampled every 20 ms from /proc, and how responsive this process (which
+// plays the extension host's part) stayed while the engine worked: its event loop's delay (max and
+// p99, perf_hooks.monitorEventLoopDelay) per step.
 //   npm run bench:inspection-memory -- --model llama2-7b-q4k --tokens 2000
+//   --attention "5;6,7,8" (default: layer 5 with one head's pattern, then layers 6, 7, 8) or none
 // Targets (issue: views): layers + grid within 3 GB beyond the mapped file; one layer's attention
 // adds at most 1 GB; patterns of every layer are never held at once.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EngineClient } from '../src/engine/worker/engineClient';
 import { BENCH_MODELS, ensureBenchModel, type BenchModelName } from './models';
 import { arg } from './util';
@@ -33,7 +38,12 @@ async function main(): Promise<void> {
   const tokens = Number(arg('tokens', '2000'));
   const modelPath = await ensureBenchModel(name);
   const client = new EngineClient({ script: path.join(__dirname, '..', 'src', 'engine', 'worker', 'engineProcess.ts'), execArgv: ['--import', 'tsx'] });
-  const rows: Array<[string, number, number, number]> = [];
+  const attention = arg('attention', '5;6,7,8');
+  const [firstLayer, moreLayers] = attention === 'none' ? [undefined, []] : [Number(attention.split(';')[0]), (attention.split(';')[1] ?? '').split(',').filter(Boolean).map(Number)];
+  const rows: Array<[string, number, number, number, number, number]> = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const load0 = os.loadavg();
   let peak = 0;
   let pid = 0;
   const timer = setInterval(() => {
@@ -41,11 +51,15 @@ async function main(): Promise<void> {
   }, 20);
   const step = async (label: string, f: () => Promise<unknown>): Promise<void> => {
     peak = pid ? rssAnon(pid) : 0;
+    loop.reset();
     const t0 = performance.now();
     await f();
     pid = client.pid ?? pid;
-    rows.push([label, rssAnon(pid), peak, (performance.now() - t0) / 1000]);
-    console.log(`${label.padEnd(44)} RssAnon ${(rssAnon(pid) / GB).toFixed(2)} GB, peak ${(peak / GB).toFixed(2)} GB, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const [maxDelay, p99Delay] = [loop.max / 1e6, loop.percentile(99) / 1e6]; // ms
+    rows.push([label, rssAnon(pid), peak, (performance.now() - t0) / 1000, maxDelay, p99Delay]);
+    console.log(
+      `${label.padEnd(44)} RssAnon ${(rssAnon(pid) / GB).toFixed(2)} GB, peak ${(peak / GB).toFixed(2)} GB, ${((performance.now() - t0) / 1000).toFixed(1)} s, event loop delay max ${maxDelay.toFixed(0)} ms p99 ${p99Delay.toFixed(0)} ms, load ${os.loadavg()[0]!.toFixed(1)}`,
+    );
   };
   try {
     await step('open the model', () => client.call('open', { modelPath, options: { gpu: 'cpu', maxContext: tokens + 64 }, cacheDir: path.join(__dirname, '.tmp', 'cache') }));
@@ -63,28 +77,37 @@ async function main(): Promise<void> {
       for (let p = 0; p < 4; p++) await client.analysis('lens', { inspectionId: id, positions: Array.from({ length: 48 }, (_, k) => p * 48 + k), dictionary: 'output', normalization: 'logit-lens', k: 1 });
     });
     const base = rows[rows.length - 1]![1];
-    await step('attention view: layer 5 (sink map, one head)', async () => {
-      await client.analysis('attention-layer', { inspectionId: id, layer: 5 });
-      await client.analysis('head-pattern', { inspectionId: id, layer: 5, head: 0, size: 160 });
-    });
-    const oneLayer = rows[rows.length - 1]![1] - base;
-    await step('attention view: layers 6, 7, 8 in turn', async () => {
-      for (const layer of [6, 7, 8]) await client.analysis('attention-layer', { inspectionId: id, layer });
-    });
-    const manyLayers = rows[rows.length - 1]![1] - base;
+    let oneLayer = NaN;
+    let onePeak = NaN;
+    let manyLayers = NaN;
+    if (firstLayer !== undefined) {
+      await step(`attention view: layer ${firstLayer} (sink map, one head)`, async () => {
+        await client.analysis('attention-layer', { inspectionId: id, layer: firstLayer });
+        await client.analysis('head-pattern', { inspectionId: id, layer: firstLayer, head: 0, size: 160 });
+      });
+      oneLayer = rows[rows.length - 1]![1] - base;
+      onePeak = rows[rows.length - 1]![2] - base;
+    }
+    if (moreLayers.length) {
+      await step(`attention view: layers ${moreLayers.join(', ')} in turn`, async () => {
+        for (const layer of moreLayers) await client.analysis('attention-layer', { inspectionId: id, layer });
+      });
+      manyLayers = rows[rows.length - 1]![1] - base;
+    }
     const shape = BENCH_MODELS[name].shape;
     const table = [
-      `model ${name} (d_model ${shape.dModel}, ${shape.nLayers} layers, ${shape.nHeads} heads), ${n} tokens, CPU, ${new Date().toISOString().slice(0, 10)}`,
+      `model ${name} (d_model ${shape.dModel}, ${shape.nLayers} layers, ${shape.nHeads} heads), ${n} tokens, CPU, ${new Date().toISOString().slice(0, 16)} UTC, load average ${load0[0]!.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`,
       '',
-      '| step | RssAnon after | peak during | seconds |',
-      '|---|---|---|---|',
-      ...rows.map(([l, r, p, s]) => `| ${l} | ${(r / GB).toFixed(2)} GB | ${(p / GB).toFixed(2)} GB | ${s.toFixed(1)} |`),
+      '| step | RssAnon after | peak during | seconds | event loop delay max / p99 (ms) |',
+      '|---|---|---|---|---|',
+      ...rows.map(([l, r, p, s, mx, p99]) => `| ${l} | ${(r / GB).toFixed(2)} GB | ${(p / GB).toFixed(2)} GB | ${s.toFixed(1)} | ${mx.toFixed(0)} / ${p99.toFixed(0)} |`),
       '',
-      `layers + grid held: ${(base / GB).toFixed(2)} GB (target <= 3 GB); one layer's attention added ${(oneLayer / GB).toFixed(2)} GB (target <= 1 GB); after three more layers ${(manyLayers / GB).toFixed(2)} GB above the layers + grid (patterns of at most two layers are kept).`,
+      `layers + grid held: ${(base / GB).toFixed(2)} GB (target <= 3 GB); one layer's attention added ${(oneLayer / GB).toFixed(2)} GB held and peaked ${(onePeak / GB).toFixed(2)} GB above the layers + grid (target <= 1 GB); after more layers ${(manyLayers / GB).toFixed(2)} GB above the layers + grid.`,
     ].join('\n');
     console.log(`\n${table}`);
   } finally {
     clearInterval(timer);
+    loop.disable();
     client.dispose();
   }
 }
