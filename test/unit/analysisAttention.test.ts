@@ -65,4 +65,33 @@ describe('attention analyses', () => {
     for (const t of ['.', '▁ball.', '?', '!', '."', '?”', '<0x0A>', '▁end).']) assert.ok(endsSentence(t), t);
     for (const t of ['▁ball', ',', '▁Mr', '<s>', '▁"']) assert.ok(!endsSentence(t), t);
   });
+
+  test('a layer held head by head (made on request) reads as the same numbers as the whole tensor, and only the heads read are made', () => {
+    const n = TEXTS.length;
+    const whole = planted(n);
+    const data = whole.pattern().data;
+    const made: string[] = [];
+    const lazy = {
+      tokens: whole.tokens,
+      pattern: () => {
+        throw new Error('the whole tensor is not read when the layer is held head by head');
+      },
+      patternHeads: (layer: number) =>
+        layer === 5
+          ? {
+              nHeads: 3,
+              nPos: n,
+              bytes: 0,
+              head: (h: number) => (made.push(`head ${h}`), data.slice(h * n * n, (h + 1) * n * n)),
+              row: (h: number, q: number) => (made.push(`row ${h} ${q}`), data.slice((h * n + q) * n, (h * n + q + 1) * n)),
+            }
+          : undefined,
+    };
+    assert.deepEqual(sinkMap(lazy, 5, text), sinkMap(whole, 5, text));
+    assert.deepEqual(lastQueryRow(lazy, 5), lastQueryRow(whole, 5));
+    made.length = 0;
+    assert.deepEqual(headPattern(lazy, 5, 1), headPattern(whole, 5, 1));
+    assert.deepEqual(made, ['head 1'], 'one head made, not the layer');
+    assert.throws(() => headPattern(lazy, 5, 3), /head 3 is outside 0\.\.2/);
+  });
 });
