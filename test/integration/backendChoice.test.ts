@@ -28,16 +28,22 @@ test('a GPU library in any searched folder sends the choice to node-llama-cpp; o
   }
 });
 
-test("the 'cpu' preference loads the CPU build directly: node-llama-cpp's addon is never loaded, and llama.cpp runs", () => {
+test("the 'cpu' preference loads the CPU build directly: node-llama-cpp's addon only when its own API is asked for", () => {
   const script = `
     const { getBackend } = require('./src/engine/llama/backend');
-    getBackend('cpu').then((b) => {
-      const maps = require('node:fs').readFileSync('/proc/self/maps', 'utf8');
-      const v = b.native.llama.llama_supports_gpu_offload();
-      process.stdout.write(JSON.stringify({ gpu: b.gpu, label: b.label, llama: b.llama === undefined ? 'none' : 'some', addon: maps.includes('llama-addon.node'), ggml: maps.includes('libggml-base'), offload: v, log: Array.isArray(b.log) }));
+    const maps = () => require('node:fs').readFileSync('/proc/self/maps', 'utf8');
+    getBackend('cpu').then(async (b) => {
+      const first = { gpu: b.gpu, label: b.label, addon: maps().includes('llama-addon.node'), ggml: maps().includes('libggml-base'), devices: b.native.ggml.ggml_backend_dev_count() };
+      // node-llama-cpp's own API, asked for afterwards, starts on the same build without registering its backends twice
+      const llama = await b.nodeLlama();
+      const later = { addon: maps().includes('llama-addon.node'), gpu: llama.gpu, devices: b.native.ggml.ggml_backend_dev_count() };
+      process.stdout.write(JSON.stringify({ first, later }));
     });`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout) as Record<string, unknown>;
-  assert.deepEqual(got, { gpu: false, label: 'CPU', llama: 'none', addon: false, ggml: true, offload: got.offload, log: true });
+  const { first, later } = got as { first: { devices: number }; later: unknown };
+  assert.deepEqual(first, { gpu: false, label: 'CPU', addon: false, ggml: true, devices: first.devices });
+  assert.ok(first.devices >= 1);
+  assert.deepEqual(later, { addon: true, gpu: false, devices: first.devices });
 });

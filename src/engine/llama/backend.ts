@@ -1,5 +1,6 @@
 // Chooses the llama.cpp build (CPU, CUDA, Vulkan, Metal) with node-llama-cpp's own `getLlama()`,
-// then loads that build's libraries for koffi. node-llama-cpp stays usable in the same process.
+// then loads that build's libraries for koffi; where no GPU library exists, loads the CPU build
+// directly. node-llama-cpp stays usable in the same process either way.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageDir } from '../assets';
@@ -13,8 +14,11 @@ export interface Backend {
   readonly gpu: GpuKind;
   /** human-readable, for the status bar and logs: "CPU", "CUDA (NVIDIA H100 ...)" */
   readonly label: string;
-  /** node-llama-cpp's Llama instance when it chose the build (its own API keeps working next to ours); undefined when the CPU build was loaded directly */
-  readonly llama: unknown;
+  /**
+   * node-llama-cpp's Llama instance on the same build (its own API keeps working next to ours): the
+   * one that chose the build, or, when the CPU build was loaded directly, started on first call
+   */
+  nodeLlama(): Promise<unknown>;
   /** messages from llama.cpp's log, newest last (bounded) */
   readonly log: string[];
   /** free and total bytes of the first GPU device, when there is one */
@@ -51,7 +55,12 @@ async function chooseBackend(preference: GpuPreference): Promise<Backend> {
     try {
       const native = loadNative(findLibraryFiles(binsDirOf(false)));
       installLog(native, push);
-      return { native, gpu: false, label: 'CPU', llama: undefined, log, gpuMemory: () => undefined };
+      let nodeLlama: Promise<unknown> | undefined;
+      const startNodeLlama = async (): Promise<unknown> => {
+        const nlc = (await import('node-llama-cpp')) as typeof import('node-llama-cpp');
+        return nlc.getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: nlc.LlamaLogLevel.warn, logger: (_l, m) => push(m) });
+      };
+      return { native, gpu: false, label: 'CPU', nodeLlama: () => (nodeLlama ??= startNodeLlama()), log, gpuMemory: () => undefined };
     } catch (e) {
       push(`loading the CPU build directly failed (${(e as Error).message}); asking node-llama-cpp`);
     }
@@ -93,7 +102,7 @@ async function chooseBackend(preference: GpuPreference): Promise<Backend> {
   };
   const dev = gpuDevice();
   const label = gpu && dev ? `${gpu.toUpperCase()} (${native.ggml.ggml_backend_dev_description(dev)})` : 'CPU';
-  return { native, gpu: dev ? gpu : false, label, llama, log, gpuMemory };
+  return { native, gpu: dev ? gpu : false, label, nodeLlama: () => Promise.resolve(llama), log, gpuMemory };
 }
 
 function binsDirOf(gpu: GpuKind): string {
