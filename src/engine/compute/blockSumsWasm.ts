@@ -6,11 +6,11 @@
 import { GgmlType } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorSums } from '../analysis/weightStats';
-import { STRIP_FIELDS, simdModuleBytes, type KernelName } from './blockSumsSimd';
+import { ROW_ACC_BYTES, STRIP_FIELDS, simdModuleBytes, type KernelName, type KernelParts } from './blockSumsSimd';
 
 const fr = Math.fround;
 
-type Kernel = (src: number, count: number, nStrips: number, rowBytes: number, scalesA: number, scalesB: number, nScales: number, strips: number, colOut: number, colStride: number, rowOut: number) => void;
+type Kernel = (src: number, count: number, nStrips: number, rowBytes: number, scalesA: number, scalesB: number, nScales: number, strips: number, colOut: number, colStride: number, rowOut: number, rowAcc: number) => void;
 
 interface Layout {
   kernel: KernelName;
@@ -96,18 +96,21 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
   ],
 ]);
 
-let instance: { memory: WebAssembly.Memory; kernels: Record<KernelName, Kernel> } | undefined | null;
+type Instance = { memory: WebAssembly.Memory; kernels: Record<KernelName, Kernel> };
+const instances = new Map<KernelParts, Instance | null>();
 
-/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
-function simd(): typeof instance {
+/** The compiled module (the shipped kernels, or parts of them to time), or null where this runtime has no WebAssembly SIMD. */
+function simd(parts: KernelParts = 'all'): Instance | null {
+  let instance = instances.get(parts);
   if (instance !== undefined) return instance;
   try {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(simdModuleBytes()), { env: { memory } });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(simdModuleBytes(parts)), { env: { memory } });
     instance = { memory, kernels: inst.exports as unknown as Record<KernelName, Kernel> };
   } catch {
     instance = null;
   }
+  instances.set(parts, instance);
   return instance;
 }
 
@@ -127,9 +130,9 @@ const SIMD_CHUNK_BYTES = 1 << 20;
  * Row and column sums of a Q8_0, Q4_K or Q6_K tensor ([n1, n0]); `readRows(start, count)` gives the
  * bytes of rows [start, start + count), or `readRowsInto` puts them in place.
  */
-export function simdSums(type: number, n0: number, n1: number, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto): TensorSums {
+export function simdSums(type: number, n0: number, n1: number, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto, parts: KernelParts = 'all'): TensorSums {
   const L = LAYOUTS.get(type)!;
-  const m = simd()!;
+  const m = simd(parts)!;
   const nb = n0 / L.blockElements;
   const rowBytes = nb * L.blockBytes;
   const per = Math.max(1, Math.min(Math.floor(SIMD_CHUNK_BYTES / rowBytes), n1));
@@ -141,13 +144,15 @@ export function simdSums(type: number, n0: number, n1: number, readRows: (start:
   const scalesA = rowOut + align(per * 48);
   const scalesB = scalesA + align(per * nScales * 4);
   const strips = scalesB + align(per * nScales * 4);
-  const src = strips + align(nStrips * 4 * STRIP_FIELDS);
+  const rowAcc = strips + align(nStrips * 4 * STRIP_FIELDS);
+  const src = rowAcc + ROW_ACC_BYTES;
   const need = src + per * rowBytes;
   const have = m.memory.buffer.byteLength;
   if (need > have) m.memory.grow(Math.ceil((need - have) / 65536));
   const buf = m.memory.buffer;
   const bytes = new Uint8Array(buf);
   bytes.fill(0, colOut, rowOut);
+  bytes.fill(0, rowAcc, src);
   const table = new Int32Array(buf, strips, nStrips * STRIP_FIELDS);
   for (let i = 0; i < nb; i++) for (let j = 0; j < L.stripsPerBlock; j++) table.set(L.strip(i, j), STRIP_FIELDS * (i * L.stripsPerBlock + j));
   const A = new Float32Array(buf, scalesA, per * nScales);
@@ -167,7 +172,7 @@ export function simdSums(type: number, n0: number, n1: number, readRows: (start:
     }
     for (let r = 0; r < count; r++) L.scales(chunk, r * rowBytes, nb, A, B, r * nScales);
     rowSums.fill(0);
-    kernel(src, count, nStrips, rowBytes, scalesA, scalesB, nScales, strips, colOut, n0 * 8, rowOut);
+    if (parts !== 'none') kernel(src, count, nStrips, rowBytes, scalesA, scalesB, nScales, strips, colOut, n0 * 8, rowOut, rowAcc);
     for (let r = 0; r < count; r++) {
       rows.sum[start + r] = rowSums[6 * r]! + rowSums[6 * r + 1]!;
       rows.sumSq[start + r] = rowSums[6 * r + 2]! + rowSums[6 * r + 3]!;
