@@ -375,18 +375,115 @@ const Q6_K_KERNEL: KernelSpec = {
 export const SIMD_KERNELS = [Q8_0_KERNEL, Q4_K_KERNEL, Q6_K_KERNEL] as const;
 export type KernelName = (typeof SIMD_KERNELS)[number]['name'];
 
-/** The module's bytes: one memory imported as env.memory, one exported function per kernel. */
+// --- the per-block scales, decoded in WebAssembly too (scalar code: a few per 32 or 256 weights) ---
+
+/** Parameters of the scale decoders: `blocks` consecutive blocks at src, float32 out at A (and B), the f16 table. */
+const SCALE_PARAMS = ['src', 'blocks', 'A', 'B', 'half'] as const;
+type ScaleParam = (typeof SCALE_PARAMS)[number];
+
+interface ScaleSpec {
+  name: `${KernelName}_scales`;
+  blockBytes: number;
+  /** float32 written per block at A (and at B) */
+  perBlock: number;
+  /** the body for one block at local o; writes at locals a, bq */
+  block(b: Body, o: number, a: number, bq: number, half: () => void): void;
+}
+
+const F32 = { load: 0x2a, store: 0x38, mul: 0x94, fromI32: 0xb2 } as const;
+const I = { load8u: 0x2d, load8s: 0x2c, load16u: 0x2f, and: 0x71, or: 0x72, shl: 0x74, shrU: 0x76, add: 0x6a } as const;
+
+/** pushes the f32 value of the half at byte `off` of local o */
+function halfAt(b: Body, o: number, off: number, half: () => void): void {
+  b.get(o).op(I.load16u, ...Body.mem(1, off)).i32(2).op(I.shl);
+  half();
+  b.op(I.add, F32.load, ...Body.mem(2, 0));
+}
+
+/** ggml's get_scale_min_k4 times d (or dmin), as float32: the same products as ggml's dequantization */
+const SCALE_SPECS: readonly ScaleSpec[] = [
+  {
+    name: 'q8_0_scales',
+    blockBytes: 34,
+    perBlock: 1,
+    block(b, o, a, _bq, half) {
+      b.get(a);
+      halfAt(b, o, 0, half);
+      b.op(F32.store, ...Body.mem(2, 0));
+    },
+  },
+  {
+    name: 'q4_k_scales',
+    blockBytes: 144,
+    perBlock: 8,
+    block(b, o, a, bq, half) {
+      const d = b.local(0x7d), m = b.local(0x7d);
+      halfAt(b, o, 0, half);
+      b.set(d);
+      halfAt(b, o, 2, half);
+      b.set(m);
+      const byte = (off: number) => b.get(o).op(I.load8u, ...Body.mem(0, off));
+      const put = (base: number, j: number, f: number, value: () => void) => {
+        b.get(base);
+        value();
+        b.op(F32.fromI32).get(f).op(F32.mul, F32.store, ...Body.mem(2, 4 * j));
+      };
+      for (let j = 0; j < 4; j++) {
+        // lo = byte 4 + j, mid = byte 8 + j, hi = byte 12 + j
+        put(a, j, d, () => byte(4 + j).i32(63).op(I.and));
+        put(bq, j, m, () => byte(8 + j).i32(63).op(I.and));
+        put(a, j + 4, d, () => byte(12 + j).i32(15).op(I.and).get(o).op(I.load8u, ...Body.mem(0, 4 + j)).i32(6).op(I.shrU).i32(4).op(I.shl).op(I.or));
+        put(bq, j + 4, m, () => byte(12 + j).i32(4).op(I.shrU).get(o).op(I.load8u, ...Body.mem(0, 8 + j)).i32(6).op(I.shrU).i32(4).op(I.shl).op(I.or));
+      }
+    },
+  },
+  {
+    name: 'q6_k_scales',
+    blockBytes: 210,
+    perBlock: 16,
+    block(b, o, a, _bq, half) {
+      const d = b.local(0x7d);
+      halfAt(b, o, 208, half);
+      b.set(d);
+      for (let k = 0; k < 16; k++) b.get(a).get(o).op(I.load8s, ...Body.mem(0, 192 + k)).op(F32.fromI32).get(d).op(F32.mul, F32.store, ...Body.mem(2, 4 * k));
+    },
+  },
+];
+
+function scaleDecoder(spec: ScaleSpec): number[] {
+  const b = new Body(SCALE_PARAMS.length);
+  const P = (n: ScaleParam) => SCALE_PARAMS.indexOf(n);
+  const i = b.local(I32), o = b.local(I32), a = b.local(I32), bq = b.local(I32);
+  b.get(P('src')).set(o).get(P('A')).set(a).get(P('B')).set(bq);
+  b.loop(
+    i,
+    () => b.i32(0),
+    () => b.get(P('blocks')),
+    () => b.i32(1),
+    () => {
+      spec.block(b, o, a, bq, () => b.get(P('half')));
+      b.get(o).i32(spec.blockBytes).op(I.add).set(o);
+      b.get(a).i32(4 * spec.perBlock).op(I.add).set(a);
+      b.get(bq).i32(4 * spec.perBlock).op(I.add).set(bq);
+    },
+  );
+  return b.encode();
+}
+
+/** The module's bytes: one memory imported as env.memory, one exported function per kernel and per scale decoder. */
 export function simdModuleBytes(parts: KernelParts = 'all'): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const str = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
-  const funcType = [0x60, ...uleb(PARAMS.length), ...PARAMS.map(() => I32), 0];
+  const funcType = (n: number) => [0x60, ...uleb(n), ...new Array(n).fill(I32), 0];
+  const names = [...SIMD_KERNELS.map((k) => k.name), ...SCALE_SPECS.map((k) => k.name)];
+  const bodies = [...SIMD_KERNELS.map((k) => kernel(k, parts)), ...SCALE_SPECS.map((k) => scaleDecoder(k))];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, ...funcType]),
+    ...section(1, [2, ...funcType(PARAMS.length), ...funcType(SCALE_PARAMS.length)]),
     ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 1]), // memory, min 1 page
-    ...section(3, [...uleb(SIMD_KERNELS.length), ...SIMD_KERNELS.map(() => 0)]),
-    ...section(7, [...uleb(SIMD_KERNELS.length), ...SIMD_KERNELS.flatMap((k, i) => [...str(k.name), 0x00, ...uleb(i)])]),
-    ...section(10, [...uleb(SIMD_KERNELS.length), ...SIMD_KERNELS.flatMap((k) => kernel(k, parts))]),
+    ...section(3, [...uleb(names.length), ...SIMD_KERNELS.map(() => 0), ...SCALE_SPECS.map(() => 1)]),
+    ...section(7, [...uleb(names.length), ...names.flatMap((n, i) => [...str(n), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(names.length), ...bodies.flat()]),
   ];
   return new Uint8Array(bytes);
 }
