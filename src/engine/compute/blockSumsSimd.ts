@@ -157,12 +157,16 @@ interface StripCtx {
   sb: number;
   /** the table's fifth field for the strip (Q6_K: the nibble shift) */
   sh: number;
+  /** the format's constants (KernelSpec.consts), held in locals: V8 rebuilds a v128.const at every use */
+  consts: readonly number[];
 }
 
 interface KernelSpec {
   name: string;
   /** column offsets of the four f32x4 values a strip yields, from the strip's first column */
   colOffsets: readonly [number, number, number, number];
+  /** the format's v128 constants, set once per call */
+  consts: readonly (readonly number[])[];
   /** decodes the strip's quants into locals (once per row); returns value(k), which pushes x_k (f32x4, k = 0..3) */
   prepare(b: Body, c: StripCtx): (k: number) => void;
 }
@@ -191,7 +195,14 @@ function kernel(spec: KernelSpec, parts: KernelParts): number[] {
   const P = (n: Param) => b.get(PI(n));
   const g0 = b.local(I32), gEnd = b.local(I32), s = b.local(I32), r = b.local(I32), t = b.local(I32);
   const gSrc = b.local(I32), gScale = b.local(I32), scaleStep = b.local(I32), ra = b.local(I32), cp = b.local(I32), o = b.local(I32);
-  const c: StripCtx = { p: b.local(I32), p2: b.local(I32), sa: b.local(I32), sb: b.local(I32), sh: b.local(I32) };
+  const consts = spec.consts.map((k) => {
+    const l = b.local(V128);
+    b.simd(S.const, ...k).set(l);
+    return l;
+  });
+  const absMask = b.local(V128);
+  b.simd(S.const, ...u32x4(0x7fffffff)).set(absMask);
+  const c: StripCtx = { p: b.local(I32), p2: b.local(I32), sa: b.local(I32), sb: b.local(I32), sh: b.local(I32), consts };
   const acc = [0, 1, 2].map(() => [0, 1, 2, 3].map(() => b.local(V128))); // [stat][k]
   const xk = b.local(V128), y = b.local(V128), row = [0, 1, 2].map(() => b.local(V128)), v = b.local(V128);
   const zero = () => b.simd(S.const, ...new Array(16).fill(0));
@@ -241,7 +252,7 @@ function kernel(spec: KernelSpec, parts: KernelParts): number[] {
                 for (let st = 0; st < 3; st++) {
                   if (st === 0) b.get(xk).set(y);
                   else if (st === 1) b.get(xk).get(xk).simd(S.f32x4Mul).set(y);
-                  else b.get(xk).simd(S.f32x4Abs).set(y);
+                  else b.get(xk).get(absMask).simd(S.and).set(y);
                   if (doCols) b.get(acc[st]![k]!).get(y).simd(S.f32x4Add).set(acc[st]![k]!);
                   if (doRows) {
                     if (k === 0) b.get(y).set(row[st]!);
@@ -300,12 +311,16 @@ function kernel(spec: KernelSpec, parts: KernelParts): number[] {
   return b.encode();
 }
 
+const u32x4 = (v: number) => new Array(4).fill(0).flatMap(() => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
+const u16x8 = (v: number) => new Array(8).fill(0).flatMap(() => [v & 0xff, v >> 8]);
+
 const splatAt = (b: Body, base: number, off: number) => b.get(base).simd(S.load32splat, ...Body.mem(2, off));
 
 /** Q8_0 strip: 16 int8 quants of one block, one scale d: x = d·q. */
 const Q8_0_KERNEL: KernelSpec = {
   name: 'q8_0',
   colOffsets: [0, 4, 8, 12],
+  consts: [],
   prepare(b, c) {
     const w = b.local(V128), lo = b.local(V128), hi = b.local(V128), d = b.local(V128);
     b.get(c.p).simd(S.load, ...Body.mem(0)).set(w);
@@ -324,10 +339,11 @@ const Q8_0_KERNEL: KernelSpec = {
 const Q4_K_KERNEL: KernelSpec = {
   name: 'q4_k',
   colOffsets: [0, 4, 32, 36],
+  consts: [u16x8(15)],
   prepare(b, c) {
     const w = b.local(V128), lo = b.local(V128), hi = b.local(V128);
     b.get(c.p).simd(S.load8x8u, ...Body.mem(0)).set(w);
-    b.get(w).simd(S.const, ...[15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0]).simd(S.and).set(lo);
+    b.get(w).get(c.consts[0]!).simd(S.and).set(lo);
     b.get(w).i32(4).simd(S.i16x8ShrU).set(hi);
     const src = [lo, lo, hi, hi];
     // values 0..15: the signed conversions are exact and the fastest on x86
@@ -347,20 +363,19 @@ const Q4_K_KERNEL: KernelSpec = {
 const Q6_K_KERNEL: KernelSpec = {
   name: 'q6_k',
   colOffsets: [0, 4, 32, 36],
+  consts: [u16x8(15), u16x8(3), u16x8(32)],
   prepare(b, c) {
+    const [c15, c3, c32] = c.consts as [number, number, number];
     const wl0 = b.local(V128), wl1 = b.local(V128), wh = b.local(V128), qa = b.local(V128), qb = b.local(V128);
-    const splat16 = (v: number) => b.simd(S.const, ...new Array(8).fill(0).flatMap(() => [v & 0xff, v >> 8]));
     b.get(c.p).simd(S.load8x8u, ...Body.mem(0)).set(wl0);
     b.get(c.p).simd(S.load8x8u, ...Body.mem(0, 32)).set(wl1);
     b.get(c.p2).simd(S.load8x8u, ...Body.mem(0)).set(wh);
     const quant = (w: number, hiShift: () => void, out: number) => {
-      b.get(w).get(c.sh).simd(S.i16x8ShrU);
-      splat16(15).simd(S.and);
+      b.get(w).get(c.sh).simd(S.i16x8ShrU).get(c15).simd(S.and);
       b.get(wh);
       hiShift();
-      b.simd(S.i16x8ShrU);
-      splat16(3).simd(S.and).i32(4).simd(S.i16x8Shl).simd(S.or);
-      splat16(32).simd(S.i16x8Sub).set(out);
+      b.simd(S.i16x8ShrU).get(c3).simd(S.and).i32(4).simd(S.i16x8Shl).simd(S.or);
+      b.get(c32).simd(S.i16x8Sub).set(out);
     };
     quant(wl0, () => b.get(c.sh), qa);
     quant(wl1, () => b.get(c.sh).i32(2).op(0x6a), qb);
