@@ -27,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
       views.markAllStale('The model engine restarted, so the inspection is gone: re-inspect to read it again.');
       void vscode.window.showWarningMessage(`Inner World: the model engine stopped (${reason}). It restarts and reloads the model on the next request.`);
     },
+    onReopen: (info) => model.reopened(info),
   });
   const model = new ModelController(c, engine);
   const ranges = new InspectedRanges();

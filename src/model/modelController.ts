@@ -8,7 +8,7 @@ import type { Ctx } from '../ctx';
 import { InnerWorldError, isInnerWorldError } from '../engine/errors';
 import type { ModelInfo, SessionOptions } from '../engine/llama/session';
 import { reasonFirst } from '../engine/models/loadMessage';
-import type { EngineClient } from '../engine/worker/engineClient';
+import { sameModelFile, type EngineClient } from '../engine/worker/engineClient';
 import { escapeMarkdown } from '../shared/format';
 
 const CHOSEN_KEY = 'innerWorld.chosenModel';
@@ -151,6 +151,23 @@ export class ModelController implements vscode.Disposable {
     this.ctx.resetModelSubs();
     this.render();
     this.changed.fire(undefined);
+  }
+
+  /**
+   * The engine restarted and opened the model again. If the file was replaced on disk since it
+   * was loaded, the engine now runs the new file: show that model, mark what was read from the
+   * old one stale (through `onDidChange`), and say so.
+   */
+  reopened(info: ModelInfo): void {
+    const before = this.current;
+    this.current = info;
+    this.render();
+    if (!before || sameModelFile(before, info)) return;
+    this.ctx.output.warn(`${info.path} changed on disk since it was loaded; reopened as ${info.name}: ${info.nLayers} layers, d_model ${info.dModel}`);
+    this.changed.fire(info);
+    void vscode.window.showWarningMessage(
+      `Inner World: ${basename(info.path)} changed on disk since it was loaded (now ${info.name}, ${info.nLayers} layers, d_model ${info.dModel}). The engine restarted and opened the new file; views of the old one are marked stale: re-inspect to read it.`,
+    );
   }
 
   /** The engine process died: the model reopens on the next request; show it as such. */

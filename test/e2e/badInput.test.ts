@@ -143,17 +143,7 @@ describe('bad input and impatient users (code-server + Chromium, demo model)', {
     test(`loading ${name}: the reason, then what to do; the demo model loads again afterwards`, async () => {
       await wb().clearNotifications();
       await loadModelPick('Browse');
-      // VS Code's own file dialog (a quick input in the browser) fills its folder in after it opens
-      const input = wb().page.locator('.quick-input-widget input');
-      await input.waitFor();
-      const deadline = Date.now() + TIMEOUT;
-      while (!(await input.inputValue()) && Date.now() < deadline) await wb().page.waitForTimeout(100);
-      // the dialog may rewrite its value while it lists the folder: fill until the path stays, then its OK button
-      for (let i = 0; i < 20 && (await input.inputValue()) !== file(); i++) {
-        await input.fill(file());
-        await wb().page.waitForTimeout(300);
-      }
-      await wb().page.locator('.quick-input-widget .monaco-button', { hasText: 'Load model' }).click();
+      await wb().chooseInFileDialog(file(), 'Load model');
       const n = await wb().waitForNotification(reason, TIMEOUT * 2);
       assert.equal(n.severity, 'error');
       const at = n.message.search(todo);

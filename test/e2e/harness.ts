@@ -138,6 +138,28 @@ export class Workbench {
     await this.editor().locator('.view-lines').waitFor();
   }
 
+  /**
+   * In VS Code's own file dialog (a quick input in the browser), choose `file` with the button
+   * `okLabel`. The dialog lists the folder after it opens and may rewrite the path while it does
+   * (slowly on a busy machine): type the path, wait until it has stayed, press the button, and
+   * again if the dialog is still open ("Please select a file."), until it closes.
+   */
+  async chooseInFileDialog(file: string, okLabel: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('input');
+    await input.waitFor();
+    const deadline = Date.now() + TIMEOUT * 2;
+    while (Date.now() < deadline) {
+      if ((await input.inputValue()) !== file) await input.fill(file);
+      await this.page.waitForTimeout(500);
+      if ((await input.inputValue()) !== file) continue;
+      await widget.locator('.monaco-button', { hasText: okLabel }).click();
+      const closed = await widget.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false);
+      if (closed) return;
+    }
+    throw new Error(`the file dialog did not take ${file}; it shows "${await input.inputValue()}"`);
+  }
+
   /** The active text editor. */
   editor(): Locator {
     return this.page.locator('.editor-group-container.active .monaco-editor[data-uri]').first();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { FrameLocator } from 'playwright-core';
 import { projectCacheDir } from '../../src/engine/assets';
 import { TIMEOUT, useWorkbench } from './harness';
-import { demoCli, keepShot, viewFrame } from './viewHelpers';
+import { demoCli, keepShot, viewFrame, zoomTwiceAndRead } from './viewHelpers';
 
 
 describe('model views end to end (code-server + Chromium, demo model)', { timeout: 1_200_000 }, () => {
@@ -44,28 +44,13 @@ describe('model views end to end (code-server + Chromium, demo model)', { timeou
     const hm = await view('Weight Heatmap');
     await hm.locator('#status[data-kind="ok"]').waitFor({ timeout: TIMEOUT * 2 });
     await shot('heatmap-light');
-    for (let k = 0; k < 2; k++) {
-      const before = await hm.locator('#zoom-title').innerText();
-      await hm.locator('#zoom-in').click();
-      await hm.locator('#zoom-title', { hasText: /rows/ }).filter({ hasNotText: before }).waitFor();
-    }
-    const title = await hm.locator('#zoom-title').innerText();
-    const w = /rows (\d+)–(\d+), columns (\d+)–(\d+)/.exec(title)!;
-    const [row0, row1, col0] = [Number(w[1]), Number(w[2]), Number(w[3])];
-    assert.equal(row1 - row0 + 1, 24, title);
-    const canvas = hm.locator('#zoom');
-    await canvas.focus();
-    await canvas.press('ArrowDown');
-    await canvas.press('ArrowRight');
-    await canvas.press('ArrowRight');
-    const readout = await hm.locator('#zoom-readout').innerText();
-    const m = /row (\d+), column (\d+), head (\d+): \|w\| = ([\d.e-]+)/.exec(readout);
-    assert.ok(m, readout);
-    assert.equal(Number(m[1]), row0 + 1);
-    assert.equal(Number(m[2]), col0 + 2);
-    const fromCli = demoCli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(row0), '--col0', String(col0), '--size', '24');
+    const z = await zoomTwiceAndRead(hm, TIMEOUT);
+    assert.equal(z.size, 24);
+    assert.equal(z.row, z.row0 + 1);
+    assert.equal(z.column, z.col0 + 2);
+    const fromCli = demoCli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(z.row0), '--col0', String(z.col0), '--size', '24');
     const expected = fromCli.zoom.values[1 * fromCli.zoom.cols + 2]!;
-    assert.ok(Math.abs(Number(m[4]) - expected) <= 1e-3 * Math.max(1, Math.abs(expected)), `${m[4]} vs ${expected}`);
+    assert.ok(Math.abs(z.value - expected) <= 1e-3 * Math.max(1, Math.abs(expected)), `${z.value} vs ${expected}`);
   });
 
   test('weight statistics by layer: a line per matrix and the Gaussian value', async () => {

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { projectCacheDir } from '../../src/engine/assets';
 import { TIMEOUT, useWorkbench } from './harness';
-import { keepShot, modelCli, viewFrame } from './viewHelpers';
+import { keepShot, modelCli, viewFrame, zoomTwiceAndRead } from './viewHelpers';
 
 const MODEL = process.env['INNER_WORLD_E2E_MODEL'] ?? path.join(__dirname, '..', '..', 'bench', '.tmp', 'llama2-7b-q4km.gguf');
 /** a 7B file's views take minutes on a loaded 2-core machine */
@@ -58,30 +58,13 @@ describe('model views end to end on a Llama-2-7B-shaped Q4_K_M file (code-server
     const hm = await view('Weight Heatmap');
     await hm.locator('#status[data-kind="ok"]').waitFor({ timeout: SLOW });
     await shot('7b-heatmap');
-    for (let k = 0; k < 2; k++) {
-      const before = await hm.locator('#zoom-title').innerText();
-      await hm.locator('#zoom-in').click();
-      await hm.locator('#zoom-title', { hasText: /rows/ }).filter({ hasNotText: before }).waitFor({ timeout: SLOW });
-    }
-    const title = await hm.locator('#zoom-title').innerText();
-    const w = /rows (\d+)–(\d+), columns (\d+)–(\d+)/.exec(title)!;
-    assert.ok(w, title);
-    const [row0, row1, col0] = [Number(w[1]), Number(w[2]), Number(w[3])];
-    const size = row1 - row0 + 1;
-    const canvas = hm.locator('#zoom');
-    await canvas.focus();
-    await canvas.press('ArrowDown');
-    await canvas.press('ArrowRight');
-    await canvas.press('ArrowRight');
-    const readout = await hm.locator('#zoom-readout').innerText();
-    const m = /row (\d+), column (\d+), head (\d+): \|w\| = ([\d.e-]+)/.exec(readout);
-    assert.ok(m, readout);
-    assert.equal(Number(m[1]), row0 + 1);
-    assert.equal(Number(m[2]), col0 + 2);
-    assert.equal(Number(m[3]), Math.floor((row0 + 1) / 128), 'head = row / d_head (128)');
-    const fromCli = cli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(row0), '--col0', String(col0), '--size', String(size));
+    const z = await zoomTwiceAndRead(hm, SLOW);
+    assert.equal(z.row, z.row0 + 1);
+    assert.equal(z.column, z.col0 + 2);
+    assert.equal(z.head, Math.floor((z.row0 + 1) / 128), 'head = row / d_head (128)');
+    const fromCli = cli<{ zoom: { cols: number; values: number[] } }>('heatmap', '--matrix', 'W_Q', '--layer', '0', '--row0', String(z.row0), '--col0', String(z.col0), '--size', String(z.size));
     const expected = fromCli.zoom.values[1 * fromCli.zoom.cols + 2]!;
-    assert.ok(Math.abs(Number(m[4]) - expected) <= 1e-3 * Math.max(1e-3, Math.abs(expected)), `${m[4]} vs ${expected}`);
+    assert.ok(Math.abs(z.value - expected) <= 1e-3 * Math.max(1e-3, Math.abs(expected)), `${z.value} vs ${expected}`);
     await shot('7b-heatmap-zoomed');
   });
 

@@ -43,3 +43,39 @@ export async function keepShot(wb: Workbench, name: string): Promise<void> {
   fs.mkdirSync(IMAGES, { recursive: true });
   fs.copyFileSync(await wb.screenshot(name), path.join(IMAGES, `${name}.png`));
 }
+
+/** What the Weight Heatmap's zoom shows after `zoomTwiceAndRead`: its window and the readout of one element. */
+export interface ZoomReading {
+  readonly row0: number;
+  readonly col0: number;
+  /** rows (and columns) in the zoomed window */
+  readonly size: number;
+  readonly row: number;
+  readonly column: number;
+  readonly head: number;
+  readonly value: number;
+}
+
+/**
+ * In a Weight Heatmap view: zoom in twice, move the keyboard cursor one row down and two columns
+ * right, and read the zoom's title and readout (the element at row0 + 1, col0 + 2).
+ */
+export async function zoomTwiceAndRead(hm: FrameLocator, timeout: number): Promise<ZoomReading> {
+  for (let k = 0; k < 2; k++) {
+    const before = await hm.locator('#zoom-title').innerText();
+    await hm.locator('#zoom-in').click();
+    await hm.locator('#zoom-title', { hasText: /rows/ }).filter({ hasNotText: before }).waitFor({ timeout });
+  }
+  const title = await hm.locator('#zoom-title').innerText();
+  const w = /rows (\d+)–(\d+), columns (\d+)–(\d+)/.exec(title);
+  if (!w) throw new Error(`the zoom's title names no window: ${title}`);
+  const canvas = hm.locator('#zoom');
+  await canvas.focus();
+  await canvas.press('ArrowDown');
+  await canvas.press('ArrowRight');
+  await canvas.press('ArrowRight');
+  const readout = await hm.locator('#zoom-readout').innerText();
+  const m = /row (\d+), column (\d+), head (\d+): \|w\| = ([\d.e-]+)/.exec(readout);
+  if (!m) throw new Error(`the zoom's readout is not "row, column, head: |w|": ${readout}`);
+  return { row0: Number(w[1]), col0: Number(w[3]), size: Number(w[2]) - Number(w[1]) + 1, row: Number(m[1]), column: Number(m[2]), head: Number(m[3]), value: Number(m[4]) };
+}

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EngineClient } from '../../src/engine/worker/engineClient';
+import { EngineClient, sameModelFile } from '../../src/engine/worker/engineClient';
+import type { ModelInfo } from '../../src/engine/llama/session';
 import { LatestOnly } from '../../src/engine/worker/latestOnly';
 import { isInnerWorldError } from '../../src/engine/errors';
 import { ensureFixture } from '../fixtures/models';
@@ -24,13 +25,16 @@ describe('impatient user, changing model file (engine process)', () => {
   let modelCopy: string;
   const crashes: string[] = [];
   const logs: string[] = [];
+  const reopened: ModelInfo[] = [];
+  /** what the last explicit open returned */
+  let loadedInfo: ModelInfo | undefined;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'impatient-'));
     modelCopy = path.join(dir, 'model.gguf');
     fs.copyFileSync(await ensureFixture('tiny-f32'), modelCopy);
     // a short grace: a cancel that would restart the engine shows up at once
-    client = new EngineClient({ script, execArgv: ['--import', 'tsx'], onCrash: (r) => crashes.push(r), onLog: (l) => logs.push(l), cancelGraceMs: 300 });
+    client = new EngineClient({ script, execArgv: ['--import', 'tsx'], onCrash: (r) => crashes.push(r), onLog: (l) => logs.push(l), onReopen: (i) => reopened.push(i), cancelGraceMs: 300 });
     await client.call('open', { modelPath: modelCopy, options: {}, cacheDir: dir });
   });
   after(() => {
@@ -82,6 +86,7 @@ describe('impatient user, changing model file (engine process)', () => {
     assert.notEqual(client.pid, pid);
     fs.copyFileSync(await ensureFixture('tiny-gqa-f16'), modelCopy);
     const info = await client.call('open', { modelPath: modelCopy, options: {}, cacheDir: dir });
+    loadedInfo = info;
     assert.equal(info.nLayers, 2);
     assert.ok((await client.call('inspect', { text: 'I like the red ball' })).tokens.length > 1);
   });
@@ -97,5 +102,21 @@ describe('impatient user, changing model file (engine process)', () => {
     assert.equal(after.nLayers, 2, 'still the loaded two-layer model');
     const lensAfter = await client.analysis('lens', { inspectionId: after.id, positions: [2], dictionary: 'input', k: 3, normalization: 'article' });
     assert.deepEqual(lensAfter.positions, lensBefore.positions);
+  });
+
+  test('after the replaced file, an engine restart opens the new file and says it is another one', async () => {
+    assert.ok(loadedInfo, 'the test before loaded a model');
+    assert.equal(reopened.length, 0, 'no reopen yet');
+    await assert.rejects(client.call('crash', {}), (e) => codeOf(e) === 'engine-crashed');
+    const after = await client.call('inspect', { text: 'the red ball' });
+    assert.equal(reopened.length, 1, 'the client reported the reopen');
+    const now = reopened[0];
+    assert.equal(now.path, loadedInfo.path);
+    assert.equal(sameModelFile(loadedInfo, now), false, `the reopened file is another model (${loadedInfo.name}, ${loadedInfo.nKvHeads} kv heads -> ${now.name}, ${now.nKvHeads})`);
+    assert.equal(sameModelFile(now, { ...now }), true);
+    assert.equal(after.nLayers, now.nLayers);
+    // the inspection now answers from the new file: its token count matches a fresh open of it
+    const fresh = await client.call('open', { modelPath: modelCopy, options: {}, cacheDir: dir });
+    assert.equal(sameModelFile(fresh, now), true, 'a fresh open of the same file is the same model file');
   });
 });

@@ -46,6 +46,8 @@ export interface ModelInfo extends Pick<Hparams, 'arch' | 'nLayers' | 'dModel' |
   readonly description: string | undefined;
   readonly maxContext: number;
   readonly fileBytes: number;
+  /** the file's modification time when it was opened (ms since 1970): with `fileBytes`, which file this is */
+  readonly fileModified: number;
   readonly backend: string;
   readonly gpuLayers: number;
   /** a message the user should see about how the model was placed (GPU fallback ...) */
@@ -181,6 +183,7 @@ export class ModelSession {
         nExpertsUsed: hp.nExpertsUsed,
         maxContext,
         fileBytes,
+        fileModified: fs.statSync(path).mtimeMs,
         backend: gpuLayers > 0 ? backend.label : 'CPU',
         gpuLayers,
         notice: finalNotice,

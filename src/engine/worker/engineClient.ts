@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { InnerWorldError } from '../errors';
 import type { AnalysisName, AnalysisParams, AnalysisResult } from '../workbench/analyses';
+import type { ModelInfo } from '../llama/session';
 import type { AnalysisRequest, EngineMethod, EngineMethods, FromEngine, OpenParams, ToEngine } from './protocol';
 
 export interface EngineClientOptions {
@@ -15,6 +16,11 @@ export interface EngineClientOptions {
   readonly onLog?: (line: string) => void;
   /** the process ended unexpectedly (the next call starts a new one and reopens the model) */
   readonly onCrash?: (reason: string) => void;
+  /**
+   * After a restart the model was opened again from its path: what the file holds now (it may
+   * have been replaced on disk while the old process had it mapped; see `sameModelFile`).
+   */
+  readonly onReopen?: (info: ModelInfo) => void;
   /** how long a cancelled request may take to stop before the process is restarted */
   readonly cancelGraceMs?: number;
 }
@@ -71,7 +77,7 @@ export class EngineClient {
     } else if (this.needsReopen && this.lastOpen) {
       // the process restarted: bring the model back before serving the request
       this.needsReopen = false;
-      await this.send('open', this.lastOpen, {});
+      this.opts.onReopen?.((await this.send('open', this.lastOpen, {})) as ModelInfo);
     }
     return this.send(method, params, options) as Promise<EngineMethods[M]['result']>;
   }
@@ -221,4 +227,12 @@ export class EngineClient {
     this.pending.clear();
     for (const p of all) p.reject(e);
   }
+}
+
+/**
+ * Whether two opens of a path read the same model file: same size, modification time and shape.
+ * A file replaced on disk while the engine had the old one mapped fails this after a restart.
+ */
+export function sameModelFile(a: ModelInfo, b: ModelInfo): boolean {
+  return a.path === b.path && a.fileBytes === b.fileBytes && a.fileModified === b.fileModified && a.name === b.name && a.arch === b.arch && a.nLayers === b.nLayers && a.dModel === b.dModel && a.nVocab === b.nVocab;
 }
