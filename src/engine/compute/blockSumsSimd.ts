@@ -4,8 +4,9 @@
 // rows; for one strip of 16 elements of those rows it keeps the column sums Σx, Σx², Σ|x| in
 // twelve f32x4 registers, then adds them into float64 column sums. The values are ggml's own
 // float32 values (the f32 products and differences ggml's dequantization computes); each row's
-// sums are added in float64 per strip. Only the per-block scales come from JavaScript
-// (blockSumsWasm.ts): the f16 decoding, Q4_K's packed 6-bit scales, Q6_K's signed ones.
+// strip sums go into float32 partials that reach float64 every few strips. The module also holds
+// scalar decoders for the per-block scales (the f16 values through ggml's table, Q4_K's packed
+// 6-bit scales and mins, Q6_K's signed ones), which the kernels read as float32.
 
 /** rows per group: a column's float32 partial sum covers at most this many elements */
 export const ROWS = 32;
@@ -173,7 +174,7 @@ interface KernelSpec {
 
 /**
  * Which steps a kernel does: 'all' (what ships); the others exist to time the parts
- * (bench/blockSumsKernel.ts): 'none' only what JavaScript does around the kernel (copying the rows in,
+ * (bench/blockSumsKernel.ts): 'none' only what runs around the kernel (copying the rows in, decoding
  * the per-block scales), 'decode' forms every value and keeps only a running sum of them
  * (into the columns' Σx), 'cols' the column sums alone, 'rows' the row sums alone.
  */
