@@ -27,7 +27,7 @@ for (const name of ['tiny-f32', 'tiny-gqa-f16', 'small-q4k'] as const) {
   test(`${name}: weights and KV cache as node-llama-cpp's own estimator counts them`, async () => {
     const { file, need: n, hp } = await need(name);
     const nlc = (await import('node-llama-cpp')) as typeof import('node-llama-cpp');
-    const insights = await nlc.GgufInsights.from(await nlc.readGgufFileInfo(file), (await getBackend()).llama as import('node-llama-cpp').Llama);
+    const insights = await nlc.GgufInsights.from(await nlc.readGgufFileInfo(file), (await (await getBackend()).nodeLlama()) as import('node-llama-cpp').Llama);
     assert.equal(n.weights, insights.modelSize);
     // the weights are the file less its header and padding
     const g = GgufFile.open(file);

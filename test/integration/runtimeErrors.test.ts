@@ -183,7 +183,7 @@ describe("node-llama-cpp's own API in the same process", () => {
   test('keeps working before and after our instrumented decodes; neither changes the other', async () => {
     const file = await ensureFixture('tiny-f32');
     const ours = await ModelSession.open(file, { threads: 2 });
-    const llama = (await getBackend()).llama as Llama;
+    const llama = (await (await getBackend()).nodeLlama()) as Llama;
     const model = await llama.loadModel({ modelPath: file });
     const context = await model.createContext({ contextSize: 256 });
     try {

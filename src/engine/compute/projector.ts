@@ -5,7 +5,8 @@
 // moves scores by about 1e-3 of their size (see docs/analyses.md).
 import { InnerWorldError } from '../errors';
 import { GgmlType, bytesFor, typeName } from '../gguf/ggmlTypes';
-import type { Ptr } from '../llama/native';
+import { mapFileRange, type FileMapping, type Ptr } from '../llama/native';
+import { FileSource } from '../gguf/source';
 import type { Dictionary } from '../analysis/dictionary';
 import type { CopyCache } from './copyCache';
 import { RowConverter } from './convert';
@@ -41,6 +42,7 @@ export class Projector {
   private invNorm: Ptr | undefined; // [1, n_rows] ... broadcast over queries as [n_rows, 1]; made on first cosine request
   private normCtx: Ptr | undefined;
   private outs: [Ptr, Ptr] = [null, null];
+  private mapping: FileMapping | undefined;
   private disposed = false;
 
   constructor(
@@ -61,8 +63,51 @@ export class Projector {
     b.ggml_set_name(this.weight, `dict_${dict.name}`);
     const special = device.weightBufferType(this.type, d, this.nRows);
     this.bufferName = special?.name ?? (device.isGpu ? 'GPU' : 'CPU');
+    if (special === undefined && this.multiplyInPlace()) {
+      this.fromCache = false;
+      return;
+    }
     this.buffers.push(device.allocate(this.ctx, special?.buft)); // the weight alone (the AMX buffer takes weights only)
     this.fromCache = this.upload(cache, special !== undefined);
+  }
+
+  /**
+   * On a CPU, a dictionary multiplied in its stored type is multiplied where it lies in the model
+   * file: a read-only mapping of its rows (the page cache's pages, shared with llama.cpp's own
+   * mapping) wrapped as a ggml CPU buffer. Nothing is read or copied up front (this was 5 to 9 s
+   * of a first lens on a loaded machine, bench/results/peer.md). False when the rows cannot be
+   * mapped (an in-memory file, no mmap, an unaligned tensor): they are then uploaded as before.
+   */
+  private multiplyInPlace(): boolean {
+    const src = this.dict.source;
+    if (this.device.isGpu || src.kind !== 'tensor' || this.type !== this.storedType) return false;
+    const file = src.file.file;
+    const fd = file.source instanceof FileSource ? file.source.descriptor : undefined;
+    const offset = file.dataOffset + src.tensor.offset;
+    const bytes = bytesFor(this.type, this.dModel) * this.nRows;
+    // ggml's CPU buffers want 32-byte aligned data (GGUF aligns tensors to 32 by default)
+    if (fd === undefined || offset % 32 !== 0 || bytes !== src.tensor.nBytes) return false;
+    const mapping = mapFileRange(fd, offset, bytes);
+    if (!mapping) return false;
+    const b = this.device.native.base;
+    const buf = b.ggml_backend_cpu_buffer_from_ptr(mapping.address, bytes);
+    if (!buf) {
+      mapping.unmap();
+      return false;
+    }
+    if (b.ggml_backend_tensor_alloc(buf, this.weight, mapping.address) !== 0) {
+      b.ggml_backend_buffer_free(buf);
+      mapping.unmap();
+      return false;
+    }
+    this.buffers.push(buf);
+    this.mapping = mapping;
+    return true;
+  }
+
+  /** whether the products read the rows from the mapped model file (no copy) */
+  get inPlace(): boolean {
+    return this.mapping !== undefined;
   }
 
   /**
@@ -239,6 +284,7 @@ export class Projector {
     this.disposed = true;
     const b = this.device.native.base;
     for (const buf of this.buffers) b.ggml_backend_buffer_free(buf);
+    this.mapping?.unmap(); // after the buffer over it
     b.ggml_free(this.ctx);
     if (this.normCtx) b.ggml_free(this.normCtx);
   }

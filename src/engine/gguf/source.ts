@@ -21,6 +21,11 @@ export class FileSource implements ByteSource {
     this.size = fs.fstatSync(this.fd).size;
   }
 
+  /** the open file's descriptor (undefined once closed): a mapping of it sees exactly the file read here, even if the path was replaced since */
+  get descriptor(): number | undefined {
+    return this.fd;
+  }
+
   read(offset: number, length: number): Uint8Array {
     if (this.fd === undefined) throw new Error(`${this.name} is closed`);
     // not allocUnsafe: small reads would be slices of Node's shared pool, and a caller that views

@@ -1,8 +1,10 @@
 // Chooses the llama.cpp build (CPU, CUDA, Vulkan, Metal) with node-llama-cpp's own `getLlama()`,
-// then loads that build's libraries for koffi. node-llama-cpp stays usable in the same process.
+// then loads that build's libraries for koffi; where no GPU library exists, loads the CPU build
+// directly. node-llama-cpp stays usable in the same process either way.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageDir } from '../assets';
-import { findLibraryFiles, loadNative, type Native } from './native';
+import { findLibraryFiles, loadNative, logCallbackProto, registerCallback, type Native } from './native';
 
 export type GpuPreference = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
 export type GpuKind = false | 'cuda' | 'vulkan' | 'metal';
@@ -12,8 +14,11 @@ export interface Backend {
   readonly gpu: GpuKind;
   /** human-readable, for the status bar and logs: "CPU", "CUDA (NVIDIA H100 ...)" */
   readonly label: string;
-  /** node-llama-cpp's Llama instance (its own API keeps working next to ours) */
-  readonly llama: unknown;
+  /**
+   * node-llama-cpp's Llama instance on the same build (its own API keeps working next to ours): the
+   * one that chose the build, or, when the CPU build was loaded directly, started on first call
+   */
+  nodeLlama(): Promise<unknown>;
   /** messages from llama.cpp's log, newest last (bounded) */
   readonly log: string[];
   /** free and total bytes of the first GPU device, when there is one */
@@ -43,6 +48,23 @@ async function chooseBackend(preference: GpuPreference): Promise<Backend> {
     log.push(line.trimEnd());
     if (log.length > LOG_LINES) log.splice(0, log.length - LOG_LINES);
   };
+  if (preference === 'cpu' || (preference === 'auto' && !gpuLibrariesMayExist())) {
+    // The CPU build is the only one that can run: load it directly. node-llama-cpp's getLlama()
+    // would import its whole package and start a child process to test its binary first, 3 s on a
+    // quiet machine and 10 s on a loaded one, for a decision already made (bench/results/peer.md).
+    try {
+      const native = loadNative(findLibraryFiles(binsDirOf(false)));
+      installLog(native, push);
+      let nodeLlama: Promise<unknown> | undefined;
+      const startNodeLlama = async (): Promise<unknown> => {
+        const nlc = (await import('node-llama-cpp')) as typeof import('node-llama-cpp');
+        return nlc.getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: nlc.LlamaLogLevel.warn, logger: (_l, m) => push(m) });
+      };
+      return { native, gpu: false, label: 'CPU', nodeLlama: () => (nodeLlama ??= startNodeLlama()), log, gpuMemory: () => undefined };
+    } catch (e) {
+      push(`loading the CPU build directly failed (${(e as Error).message}); asking node-llama-cpp`);
+    }
+  }
   // node-llama-cpp is ESM-only; a dynamic import works from CommonJS too.
   const nlc = (await import('node-llama-cpp')) as typeof import('node-llama-cpp');
   const gpuOption = preference === 'cpu' ? false : preference;
@@ -61,9 +83,7 @@ async function chooseBackend(preference: GpuPreference): Promise<Backend> {
     llama = await nlc.getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: nlc.LlamaLogLevel.warn, logger: (_l, m) => push(m) });
   }
   const gpu = llama.gpu as GpuKind;
-  const pkg = prebuiltPackage(gpu);
-  const binsDir = path.join(packageDir(pkg), 'bins', pkg.slice('@node-llama-cpp/'.length));
-  const native = loadNative(findLibraryFiles(binsDir));
+  const native = loadNative(findLibraryFiles(binsDirOf(gpu)));
 
   const gpuDevice = (): unknown => {
     for (let i = 0; i < native.ggml.ggml_backend_dev_count(); i++) {
@@ -82,5 +102,52 @@ async function chooseBackend(preference: GpuPreference): Promise<Backend> {
   };
   const dev = gpuDevice();
   const label = gpu && dev ? `${gpu.toUpperCase()} (${native.ggml.ggml_backend_dev_description(dev)})` : 'CPU';
-  return { native, gpu: dev ? gpu : false, label, llama, log, gpuMemory };
+  return { native, gpu: dev ? gpu : false, label, nodeLlama: () => Promise.resolve(llama), log, gpuMemory };
+}
+
+function binsDirOf(gpu: GpuKind): string {
+  const pkg = prebuiltPackage(gpu);
+  return path.join(packageDir(pkg), 'bins', pkg.slice('@node-llama-cpp/'.length));
+}
+
+/**
+ * Whether node-llama-cpp's own detection (bindings/utils/detectAvailableComputeLayers.js) could find
+ * a GPU: on Linux it looks for libcuda / libnvidia-ml and libvulkan in these folders. Anywhere else
+ * (macOS has Metal, Windows its own checks), or when any of them is present, node-llama-cpp
+ * decides. Looking in more places than it does only sends more machines to it, never fewer.
+ */
+export function gpuLibrariesMayExist(platform = process.platform, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (platform !== 'linux') return true;
+  if (fs.existsSync('/dev/nvidiactl') || fs.existsSync('/dev/dri')) return true;
+  const dirs = [
+    ...(env.LD_LIBRARY_PATH ?? '').split(':'),
+    ...(env.CUDA_PATH ? [env.CUDA_PATH, path.join(env.CUDA_PATH, 'lib64')] : []),
+    '/usr/lib',
+    '/usr/lib64',
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib/armv7l-linux-gnu',
+    '/usr/local/cuda/lib64',
+    '/usr/local/lib',
+  ].filter((d) => d.length > 0);
+  const gpuLibrary = /^lib(cuda|nvidia-ml|vulkan)\.so(\.\d+)*$/;
+  return dirs.some((d) => {
+    try {
+      return fs.readdirSync(d).some((n) => gpuLibrary.test(n));
+    } catch {
+      return false; // a folder that is not there
+    }
+  });
+}
+
+/** llama.cpp's warnings and errors into the backend's log (node-llama-cpp's logger does this when it loads the build). */
+function installLog(native: Native, push: (line: string) => void): void {
+  const WARN = 3;
+  const CONT = 5;
+  let keeping = false;
+  const cb = registerCallback(((level: number, text: string) => {
+    if (level !== CONT) keeping = level >= WARN;
+    if (keeping && text) push(text);
+  }) as never, logCallbackProto);
+  native.llama.llama_log_set(cb, null);
 }

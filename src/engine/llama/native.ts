@@ -230,6 +230,10 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_tanh: f<(ctx: Ptr, a: Ptr) => Ptr>('void *ggml_tanh(void *ctx, void *a)'),
     ggml_scale: f<(ctx: Ptr, a: Ptr, s: number) => Ptr>('void *ggml_scale(void *ctx, void *a, float s)'),
     ggml_backend_alloc_ctx_tensors_from_buft: f<(ctx: Ptr, buft: Ptr) => Ptr>('void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)'),
+    // a CPU buffer over memory we own (a mapped file: the dictionary multiplied where it lies, no copy);
+    // addresses as integers so that an offset into a mapping can be passed
+    ggml_backend_cpu_buffer_from_ptr: f<(ptr: number, size: number) => Ptr>('void *ggml_backend_cpu_buffer_from_ptr(uintptr_t ptr, size_t size)'),
+    ggml_backend_tensor_alloc: f<(buf: Ptr, t: Ptr, addr: number) => number>('int ggml_backend_tensor_alloc(void *buf, void *t, uintptr_t addr)'),
   };
 }
 
@@ -491,6 +495,61 @@ export function setCpuBackendThreadpool(n: Native, backend: Ptr, threadpool: Ptr
   if (!set) return false;
   koffi.call(set, setThreadpoolProto, backend, threadpool);
   return true;
+}
+
+// ---- read-only file mappings (libc mmap), for multiplying a dictionary where it lies -------------
+
+const PROT_READ = 1;
+const MAP_SHARED = 1; // the same value on Linux and macOS
+/** mappings start at a multiple of this: a multiple of every page size in use (4, 16 and 64 KiB) */
+const MAP_ALIGN = 64 * 1024;
+
+let libc: { mmap: (addr: number, len: number, prot: number, flags: number, fd: number, off: number) => number; munmap: (addr: number, len: number) => number } | null | undefined;
+
+function loadLibc(): typeof libc {
+  if (libc !== undefined) return libc;
+  const name = process.platform === 'linux' ? 'libc.so.6' : process.platform === 'darwin' ? '/usr/lib/libSystem.B.dylib' : undefined;
+  try {
+    if (!name) return (libc = null);
+    const lib = koffi.load(name);
+    libc = {
+      mmap: lib.func('intptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, int64_t off)') as never,
+      munmap: lib.func('int munmap(uintptr_t addr, size_t len)') as never,
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+export interface FileMapping {
+  /** the address of the requested offset (inside a mapping that may start a little before it) */
+  readonly address: number;
+  readonly length: number;
+  unmap(): void;
+}
+
+/**
+ * Map `length` bytes of an open file at `offset` read-only (shared with the page cache and with
+ * llama.cpp's own mapping of the same model: no copy, no anonymous memory). Undefined where mmap is
+ * not available (Windows) or fails: the caller then reads the bytes as before.
+ */
+export function mapFileRange(fd: number, offset: number, length: number): FileMapping | undefined {
+  const c = loadLibc();
+  if (!c || length <= 0) return undefined;
+  const start = Math.floor(offset / MAP_ALIGN) * MAP_ALIGN;
+  const mapLen = offset - start + length;
+  const base = c.mmap(0, mapLen, PROT_READ, MAP_SHARED, fd, start);
+  if (base === -1 || base === 0) return undefined;
+  let mapped = true;
+  return {
+    address: base + (offset - start),
+    length,
+    unmap: () => {
+      if (mapped) c.munmap(base, mapLen);
+      mapped = false;
+    },
+  };
 }
 
 export const ggmlTypes = T;

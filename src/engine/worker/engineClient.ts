@@ -77,7 +77,9 @@ export class EngineClient {
     } else if (this.needsReopen && this.lastOpen) {
       // the process restarted: bring the model back before serving the request
       this.needsReopen = false;
-      this.opts.onReopen?.((await this.send('open', this.lastOpen, {})) as ModelInfo);
+      // opened first, then reported: `onReopen?.(await …)` would skip the open when no one listens
+      const info = (await this.send('open', this.lastOpen, {})) as ModelInfo;
+      this.opts.onReopen?.(info);
     }
     return this.send(method, params, options) as Promise<EngineMethods[M]['result']>;
   }
