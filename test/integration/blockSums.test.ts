@@ -88,8 +88,9 @@ function assertSumsAgree(got: TensorSums, want: TensorSums, what: string, tol: n
 
 /**
  * The JavaScript paths add ggml's exact float32 values in float64: only the order of additions
- * differs. The SIMD kernels add at most ROWS (16) values, or one strip of 16, in float32 before
- * float64 takes over: a relative error of at most about 16 float32 roundings.
+ * differs. The SIMD kernels add at most ROWS (32) values of a column, or about 16 strips of 4 values
+ * of a row (a chain of about 18 additions), in float32 before float64 takes over: a relative error
+ * of at most about ROWS float32 roundings.
  */
 const JS_TOL = 1e-12;
 const SIMD_TOL = ROWS * 2 ** -24;
@@ -150,6 +151,102 @@ describe('block sums equal the sums of the dequantized values', () => {
     });
     assert.ok(into.length > 2 && into.reduce((a, b) => a + b) === n1, `in place: ${into.length} reads`);
     assertSumsAgree(inPlace, ours, 'Q4_K 4099 x 4096, read in place', SIMD_TOL);
+  });
+
+  /**
+   * Blocks written byte by byte, with what ggml's quantizer rarely writes but a file may hold:
+   * d = 0 or dmin = 0, negative d and dmin, Q4_K sub-blocks whose offset falls exactly on a quant
+   * value (dmin = d and m = sc·k: x = 0 at q = k), Q6_K and Q8_0 quants at -32 and -128 and
+   * negative Q6_K scales. Rows long enough for many row flushes, a row count that is not a whole
+   * number of kernel groups, and Q8_0 rows whose strips end between two flushes.
+   */
+  test('hand-written blocks: zero and negative scales, offsets exactly on a quant value', () => {
+    const rng = new Rng(77);
+    const half = (v: number) => floatToHalf(v);
+    const putHalf = (b: Uint8Array, o: number, v: number) => {
+      const h = half(v);
+      b[o] = h & 0xff;
+      b[o + 1] = h >> 8;
+    };
+    const randomBytes = (b: Uint8Array, o: number, n: number) => {
+      for (let i = 0; i < n; i++) b[o + i] = rng.int(256);
+    };
+    const writers: Record<number, { blockBytes: number; blockElements: number; write(b: Uint8Array, o: number, mode: number): void }> = {
+      [GgmlType.Q4_K]: {
+        blockBytes: 144,
+        blockElements: 256,
+        write(b, o, mode) {
+          const d = mode === 2 ? 0 : (rng.uniform() < 0.2 ? -1 : 1) * 10 ** (-3 * rng.uniform());
+          const dmin = mode === 1 ? d : mode === 3 ? 0 : (rng.uniform() < 0.2 ? -1 : 1) * 10 ** (-3 * rng.uniform());
+          putHalf(b, o, d);
+          putHalf(b, o + 2, mode === 1 ? d : dmin);
+          const sc: number[] = [], m: number[] = [];
+          for (let j = 0; j < 8; j++) {
+            if (mode === 1) {
+              // m = sc·k: the sub-block's values are d·sc·(q − k), exactly 0 at q = k
+              const k = rng.int(16);
+              const s = 1 + rng.int(Math.min(63, Math.floor(63 / Math.max(k, 1))));
+              sc.push(s);
+              m.push(s * k);
+            } else {
+              sc.push(rng.int(64));
+              m.push(rng.int(64));
+            }
+          }
+          // ggml's get_scale_min_k4 layout
+          for (let j = 0; j < 4; j++) {
+            b[o + 4 + j] = sc[j]! | ((sc[j + 4]! >> 4) << 6);
+            b[o + 8 + j] = m[j]! | ((m[j + 4]! >> 4) << 6);
+            b[o + 12 + j] = (sc[j + 4]! & 15) | ((m[j + 4]! & 15) << 4);
+          }
+          randomBytes(b, o + 16, 128);
+        },
+      },
+      [GgmlType.Q6_K]: {
+        blockBytes: 210,
+        blockElements: 256,
+        write(b, o, mode) {
+          randomBytes(b, o, 208); // quants 0..63 (values -32..31) and signed scales, -128 included
+          if (mode === 1) b.fill(0, o, o + 192); // every quant at -32
+          putHalf(b, o + 208, mode === 2 ? 0 : (rng.uniform() < 0.3 ? -1 : 1) * 10 ** (-4 * rng.uniform()));
+        },
+      },
+      [GgmlType.Q8_0]: {
+        blockBytes: 34,
+        blockElements: 32,
+        write(b, o, mode) {
+          putHalf(b, o, mode === 2 ? 0 : (rng.uniform() < 0.3 ? -1 : 1) * 10 ** (-3 * rng.uniform()));
+          randomBytes(b, o + 2, 32);
+          if (mode === 1) b.fill(0x80, o + 2, o + 34); // every quant at -128
+        },
+      },
+    };
+    for (const type of [GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0]) {
+      const w = writers[type]!;
+      const n0 = type === GgmlType.Q8_0 ? 32 * 73 : 256 * 9; // Q8_0: 146 strips a row, the last flush after 2
+      const n1 = 70; // two whole kernel groups and a short one
+      const bytes = new Uint8Array(bytesFor(type, n0) * n1);
+      for (let o = 0; o < bytes.length; o += w.blockBytes) w.write(bytes, o, rng.int(4));
+      const rowBytes = bytesFor(type, n0);
+      const t = { type, dims: [n0, n1], nElements: n0 * n1, name: 'x' };
+      const got = tensorBlockSums(t, (start, count) => bytes.subarray(start * rowBytes, (start + count) * rowBytes));
+      const ggml = ggmlToFloat(native, type, bytes, n0 * n1);
+      const theirs = plainSums(n0, n1, (start, count) => ggml.subarray(start * n0, (start + count) * n0));
+      assertSumsAgree(got, theirs, `${typeName(type)} hand-written vs ggml to_float`, SIMD_TOL);
+      const ours = plainSums(n0, n1, (start, count) => dequantizeRows(type, bytes.subarray(start * rowBytes), count * n0));
+      assertSumsAgree(got, ours, `${typeName(type)} hand-written vs reference`, SIMD_TOL);
+      // the planted cases are there: exact zeros among non-zero values, and negative values
+      assert.ok(ggml.some((v) => v === 0) && ggml.some((v) => v < 0) && ggml.some((v) => v > 0), typeName(type));
+      if (type === GgmlType.Q4_K) {
+        // a sub-block of mode 1 has x = 0 exactly where q = k while its other values are not 0
+        let onThreshold = 0;
+        for (let i = 0; i + 32 <= ggml.length; i += 32) {
+          const sub = ggml.subarray(i, i + 32);
+          if (sub.some((v) => v === 0) && sub.some((v) => v > 0) && sub.some((v) => v < 0)) onThreshold++;
+        }
+        assert.ok(onThreshold > 50, `Q4_K sub-blocks with zeros between signs: ${onThreshold}`);
+      }
+    }
   });
 
   test('a type without block sums is refused with its name', () => {

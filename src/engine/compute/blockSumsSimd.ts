@@ -4,11 +4,12 @@
 // rows; for one strip of 16 elements of those rows it keeps the column sums Σx, Σx², Σ|x| in
 // twelve f32x4 registers, then adds them into float64 column sums. The values are ggml's own
 // float32 values (the f32 products and differences ggml's dequantization computes); each row's
-// sums are added in float64 per strip. Only the per-block scales come from JavaScript
-// (blockSumsWasm.ts): the f16 decoding, Q4_K's packed 6-bit scales, Q6_K's signed ones.
+// strip sums go into float32 partials that reach float64 every few strips. The module also holds
+// scalar decoders for the per-block scales (the f16 values through ggml's table, Q4_K's packed
+// 6-bit scales and mins, Q6_K's signed ones), which the kernels read as float32.
 
 /** rows per group: a column's float32 partial sum covers at most this many elements */
-export const ROWS = 16;
+export const ROWS = 32;
 
 // --- a minimal WebAssembly encoder: only what the kernels use ---
 
@@ -130,84 +131,180 @@ const HIGH_PAIR = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
  * Parameters of every kernel, in order. The strip table holds, per strip of a row, five i32: its
  * byte offset in the row, the index of its (first) scale in the row's scales, its first column,
  * and two that only some formats use (Q6_K: the byte offset of its high bits, its nibble shift).
+ * rowAcc is scratch for the group's float32 row partials (ROWS x 3 f32x4).
  */
 export const STRIP_FIELDS = 5;
 const STRIP_BYTES = 4 * STRIP_FIELDS;
-const PARAMS = ['src', 'count', 'nStrips', 'rowBytes', 'scalesA', 'scalesB', 'nScales', 'strips', 'colOut', 'colStride', 'rowOut'] as const;
+const PARAMS = ['src', 'count', 'nStrips', 'rowBytes', 'scalesA', 'scalesB', 'nScales', 'strips', 'colOut', 'colStride', 'rowOut', 'rowAcc'] as const;
 type Param = (typeof PARAMS)[number];
+
+/** bytes of row scratch the kernels need (rowAcc) */
+export const ROW_ACC_BYTES = ROWS * 48;
+
+/**
+ * Strips between two flushes of a row's float32 partials into its float64 sums: each lane of a
+ * partial then holds FLUSH_STRIPS strips' sums of 4 values (a chain of about FLUSH_STRIPS + 2
+ * float32 roundings, within the ROWS of a column's).
+ */
+const FLUSH_STRIPS = 16;
+
+/** What a format's strip decoding sees: the locals of one row's strip. */
+interface StripCtx {
+  /** the strip's bytes in this row, and the format's second pointer (Q6_K: its high bits) */
+  p: number;
+  p2: number;
+  /** this row's scales for the strip (A: the multipliers, B: the offsets), float32 */
+  sa: number;
+  sb: number;
+  /** the table's fifth field for the strip (Q6_K: the nibble shift) */
+  sh: number;
+  /** the format's constants (KernelSpec.consts), held in locals: V8 rebuilds a v128.const at every use */
+  consts: readonly number[];
+}
 
 interface KernelSpec {
   name: string;
   /** column offsets of the four f32x4 values a strip yields, from the strip's first column */
   colOffsets: readonly [number, number, number, number];
-  /** pushes nothing; sets the locals x[0..3] from the strip at local p (its table entry at local t), scales at local si */
-  produce(b: Body, p: number, si: number, x: readonly number[], param: (n: Param) => number, t: number): void;
+  /** the format's v128 constants, set once per call */
+  consts: readonly (readonly number[])[];
+  /** decodes the strip's quants into locals (once per row); returns value(k), which pushes x_k (f32x4, k = 0..3) */
+  prepare(b: Body, c: StripCtx): (k: number) => void;
 }
 
-function kernel(spec: KernelSpec): number[] {
+/**
+ * Which steps a kernel does: 'all' (what ships); the others exist to time the parts
+ * (bench/blockSumsKernel.ts): 'none' only what runs around the kernel (copying the rows in, decoding
+ * the per-block scales), 'decode' forms every value and keeps only a running sum of them
+ * (into the columns' Σx), 'cols' the column sums alone, 'rows' the row sums alone.
+ */
+export const KERNEL_PARTS = ['none', 'decode', 'cols', 'rows', 'all'] as const;
+export type KernelParts = (typeof KERNEL_PARTS)[number];
+
+/**
+ * One kernel. For each group of ROWS rows and each strip (16 elements of a row), the rows are
+ * walked with pointers that step by a row: the column sums of the strip stay in twelve f32x4
+ * registers over the group and go to float64 once; each row's strip sums go into its three
+ * float32 partials in rowAcc (one load and one store per statistic), which reach float64 every
+ * FLUSH_STRIPS strips.
+ */
+function kernel(spec: KernelSpec, parts: KernelParts): number[] {
+  const doCols = parts === 'cols' || parts === 'all';
+  const doRows = parts === 'rows' || parts === 'all';
   const b = new Body(PARAMS.length);
-  const P = (n: Param) => PARAMS.indexOf(n);
-  const g0 = b.local(I32), gEnd = b.local(I32), s = b.local(I32), r = b.local(I32), t = b.local(I32), p = b.local(I32), si = b.local(I32), rp = b.local(I32), cp = b.local(I32);
-  const x = [0, 1, 2, 3].map(() => b.local(V128));
-  const sq = [0, 1, 2, 3].map(() => b.local(V128));
-  const ab = [0, 1, 2, 3].map(() => b.local(V128));
+  const PI = (n: Param) => PARAMS.indexOf(n);
+  const P = (n: Param) => b.get(PI(n));
+  const g0 = b.local(I32), gEnd = b.local(I32), s = b.local(I32), r = b.local(I32), t = b.local(I32);
+  const gSrc = b.local(I32), gScale = b.local(I32), scaleStep = b.local(I32), ra = b.local(I32), cp = b.local(I32), o = b.local(I32);
+  const consts = spec.consts.map((k) => {
+    const l = b.local(V128);
+    b.simd(S.const, ...k).set(l);
+    return l;
+  });
+  const absMask = b.local(V128);
+  b.simd(S.const, ...u32x4(0x7fffffff)).set(absMask);
+  const c: StripCtx = { p: b.local(I32), p2: b.local(I32), sa: b.local(I32), sb: b.local(I32), sh: b.local(I32), consts };
   const acc = [0, 1, 2].map(() => [0, 1, 2, 3].map(() => b.local(V128))); // [stat][k]
-  const v = b.local(V128);
+  const xk = b.local(V128), y = b.local(V128), row = [0, 1, 2].map(() => b.local(V128)), v = b.local(V128);
   const zero = () => b.simd(S.const, ...new Array(16).fill(0));
-  const perStat = [x, sq, ab];
+  const load32 = (base: number, off: number) => b.get(base).op(0x28, ...Body.mem(2, off));
+  P('nScales').i32(2).op(0x74).set(scaleStep);
   b.loop(
     g0,
     () => b.i32(0),
-    () => b.get(P('count')),
+    () => P('count'),
     () => b.i32(ROWS),
     () => {
-      // gEnd = min(g0 + ROWS, count)
-      b.get(g0).i32(ROWS).op(0x6a).get(P('count')).get(g0).i32(ROWS).op(0x6a).get(P('count')).op(0x49, 0x1b).set(gEnd);
+      // gEnd = min(g0 + ROWS, count); the group's first row and first scale
+      b.get(g0).i32(ROWS).op(0x6a).set(gEnd);
+      b.get(gEnd).get(PI('count')).get(gEnd).get(PI('count')).op(0x49, 0x1b).set(gEnd);
+      P('src').get(g0).get(PI('rowBytes')).op(0x6c, 0x6a).set(gSrc);
+      b.get(g0).get(scaleStep).op(0x6c).set(gScale);
       b.loop(
         s,
         () => b.i32(0),
-        () => b.get(P('nStrips')),
+        () => P('nStrips'),
         () => b.i32(1),
         () => {
-          b.get(s).i32(STRIP_BYTES).op(0x6c).get(P('strips')).op(0x6a).set(t);
-          for (const row of acc) for (const a of row) zero().set(a);
+          b.get(s).i32(STRIP_BYTES).op(0x6c).get(PI('strips')).op(0x6a).set(t);
+          b.get(gSrc); load32(t, 0).op(0x6a).set(c.p);
+          b.get(gSrc); load32(t, 12).op(0x6a).set(c.p2);
+          load32(t, 4).i32(2).op(0x74).get(gScale).op(0x6a).set(c.sb);
+          b.get(c.sb).get(PI('scalesA')).op(0x6a).set(c.sa);
+          b.get(c.sb).get(PI('scalesB')).op(0x6a).set(c.sb);
+          load32(t, 16).set(c.sh);
+          P('rowAcc').set(ra);
+          for (const a of acc.flat()) zero().set(a);
           b.loop(
             r,
             () => b.get(g0),
             () => b.get(gEnd),
             () => b.i32(1),
             () => {
-              // p = src + r * rowBytes + strip byte offset; si = (r * nScales + strip scale) * 4
-              b.get(P('src')).get(r).get(P('rowBytes')).op(0x6c, 0x6a).get(t).op(0x28, ...Body.mem(2, 0), 0x6a).set(p);
-              b.get(r).get(P('nScales')).op(0x6c).get(t).op(0x28, ...Body.mem(2, 4), 0x6a).i32(2).op(0x74).set(si);
-              spec.produce(b, p, si, x, P, t);
+              const value = spec.prepare(b, c);
               for (let k = 0; k < 4; k++) {
-                b.get(x[k]!).get(x[k]!).simd(S.f32x4Mul).set(sq[k]!);
-                b.get(x[k]!).simd(S.f32x4Abs).set(ab[k]!);
-                for (let st = 0; st < 3; st++) b.get(acc[st]![k]!).get(perStat[st]![k]!).simd(S.f32x4Add).set(acc[st]![k]!);
+                value(k);
+                b.set(xk);
+                if (!doCols && !doRows) {
+                  b.get(acc[0]![0]!).get(xk).simd(S.f32x4Add).set(acc[0]![0]!);
+                  continue;
+                }
+                // x, x², |x| of these 4 elements: into the column registers and this row's partials
+                for (let st = 0; st < 3; st++) {
+                  if (st === 0) b.get(xk).set(y);
+                  else if (st === 1) b.get(xk).get(xk).simd(S.f32x4Mul).set(y);
+                  else b.get(xk).get(absMask).simd(S.and).set(y);
+                  if (doCols) b.get(acc[st]![k]!).get(y).simd(S.f32x4Add).set(acc[st]![k]!);
+                  if (doRows) {
+                    if (k === 0) b.get(y).set(row[st]!);
+                    else b.get(row[st]!).get(y).simd(S.f32x4Add).set(row[st]!);
+                  }
+                }
               }
-              // this row's sums over the strip, into its float64 pairs at rowOut + r * 48 + 16 * stat
-              b.get(r).i32(48).op(0x6c).get(P('rowOut')).op(0x6a).set(rp);
-              for (let st = 0; st < 3; st++) {
-                const y = perStat[st]!;
-                b.get(y[0]!).get(y[1]!).simd(S.f32x4Add).get(y[2]!).get(y[3]!).simd(S.f32x4Add).simd(S.f32x4Add).set(v);
-                b.get(v).get(v).simd(S.shuffle, ...HIGH_PAIR).get(v).simd(S.f32x4Add).set(v);
-                b.get(rp).get(rp).simd(S.load, ...Body.mem(3, 16 * st)).get(v).simd(S.f64x2PromoteLow).simd(S.f64x2Add).simd(S.store, ...Body.mem(3, 16 * st));
-              }
+              if (doRows) for (let st = 0; st < 3; st++) b.get(ra).get(ra).simd(S.load, ...Body.mem(4, 16 * st)).get(row[st]!).simd(S.f32x4Add).simd(S.store, ...Body.mem(4, 16 * st));
+              // the next row
+              for (const q of [c.p, c.p2]) b.get(q).get(PI('rowBytes')).op(0x6a).set(q);
+              for (const q of [c.sa, c.sb]) b.get(q).get(scaleStep).op(0x6a).set(q);
+              b.get(ra).i32(48).op(0x6a).set(ra);
             },
           );
           // fold the group's float32 column sums into the float64 ones: colOut + stat * colStride + col * 8
-          b.get(t).op(0x28, ...Body.mem(2, 8)).i32(3).op(0x74).get(P('colOut')).op(0x6a).set(cp);
-          for (let st = 0; st < 3; st++) {
-            for (let k = 0; k < 4; k++) {
+          load32(t, 8).i32(3).op(0x74).get(PI('colOut')).op(0x6a).set(cp);
+          for (let st = 0; st < (doCols ? 3 : 1); st++) {
+            for (let k = 0; k < (doCols ? 4 : 1); k++) {
               const off = spec.colOffsets[k]! * 8;
               const a = acc[st]![k]!;
               // lanes 0, 1 then lanes 2, 3
               b.get(cp).get(cp).simd(S.load, ...Body.mem(3, off)).get(a).simd(S.f64x2PromoteLow).simd(S.f64x2Add).simd(S.store, ...Body.mem(3, off));
               b.get(cp).get(cp).simd(S.load, ...Body.mem(3, off + 16)).get(a).get(a).simd(S.shuffle, ...HIGH_PAIR).simd(S.f64x2PromoteLow).simd(S.f64x2Add).simd(S.store, ...Body.mem(3, off + 16));
             }
-            if (st < 2) b.get(cp).get(P('colStride')).op(0x6a).set(cp);
+            if (st < 2) b.get(cp).get(PI('colStride')).op(0x6a).set(cp);
           }
+          if (!doRows) return;
+          // every FLUSH_STRIPS strips and after the last: the rows' float32 partials into their float64 sums
+          b.get(s).i32(1).op(0x6a).i32(FLUSH_STRIPS - 1).op(0x71, 0x45);
+          b.get(s).i32(1).op(0x6a).get(PI('nStrips')).op(0x46, 0x72);
+          b.op(0x04, 0x40); // if
+          P('rowAcc').set(ra);
+          b.loop(
+            r,
+            () => b.get(g0),
+            () => b.get(gEnd),
+            () => b.i32(1),
+            () => {
+              b.get(r).i32(48).op(0x6c).get(PI('rowOut')).op(0x6a).set(o);
+              for (let st = 0; st < 3; st++) {
+                b.get(ra).simd(S.load, ...Body.mem(4, 16 * st)).set(v);
+                b.get(o).get(o).simd(S.load, ...Body.mem(3, 16 * st)).get(v).simd(S.f64x2PromoteLow).simd(S.f64x2Add);
+                b.get(v).get(v).simd(S.shuffle, ...HIGH_PAIR).simd(S.f64x2PromoteLow).simd(S.f64x2Add).simd(S.store, ...Body.mem(3, 16 * st));
+                b.get(ra);
+                zero();
+                b.simd(S.store, ...Body.mem(4, 16 * st));
+              }
+              b.get(ra).i32(48).op(0x6a).set(ra);
+            },
+          );
+          b.op(0x0b); // end if
         },
       );
     },
@@ -215,20 +312,24 @@ function kernel(spec: KernelSpec): number[] {
   return b.encode();
 }
 
+const u32x4 = (v: number) => new Array(4).fill(0).flatMap(() => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
+const u16x8 = (v: number) => new Array(8).fill(0).flatMap(() => [v & 0xff, v >> 8]);
+
+const splatAt = (b: Body, base: number, off: number) => b.get(base).simd(S.load32splat, ...Body.mem(2, off));
+
 /** Q8_0 strip: 16 int8 quants of one block, one scale d: x = d·q. */
 const Q8_0_KERNEL: KernelSpec = {
   name: 'q8_0',
   colOffsets: [0, 4, 8, 12],
-  produce(b, p, si, x, P) {
+  consts: [],
+  prepare(b, c) {
     const w = b.local(V128), lo = b.local(V128), hi = b.local(V128), d = b.local(V128);
-    b.get(p).simd(S.load, ...Body.mem(0)).set(w);
+    b.get(c.p).simd(S.load, ...Body.mem(0)).set(w);
     b.get(w).simd(S.i16x8ExtLowS).set(lo);
     b.get(w).simd(S.i16x8ExtHighS).set(hi);
-    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2)).set(d);
+    splatAt(b, c.sa, 0).set(d);
     const halves = [lo, lo, hi, hi];
-    for (let k = 0; k < 4; k++) {
-      b.get(halves[k]!).simd(k % 2 ? S.i32x4ExtHighS : S.i32x4ExtLowS).simd(S.f32x4ConvertS).get(d).simd(S.f32x4Mul).set(x[k]!);
-    }
+    return (k) => void b.get(halves[k]!).simd(k % 2 ? S.i32x4ExtHighS : S.i32x4ExtLowS).simd(S.f32x4ConvertS).get(d).simd(S.f32x4Mul);
   },
 };
 
@@ -239,23 +340,19 @@ const Q8_0_KERNEL: KernelSpec = {
 const Q4_K_KERNEL: KernelSpec = {
   name: 'q4_k',
   colOffsets: [0, 4, 32, 36],
-  produce(b, p, si, x, P) {
+  consts: [u16x8(15)],
+  prepare(b, c) {
     const w = b.local(V128), lo = b.local(V128), hi = b.local(V128);
-    const aL = b.local(V128), aH = b.local(V128), bL = b.local(V128), bH = b.local(V128);
-    b.get(p).simd(S.load8x8u, ...Body.mem(0)).set(w);
-    b.get(w).simd(S.const, ...[15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0]).simd(S.and).set(lo);
+    b.get(c.p).simd(S.load8x8u, ...Body.mem(0)).set(w);
+    b.get(w).get(c.consts[0]!).simd(S.and).set(lo);
     b.get(w).i32(4).simd(S.i16x8ShrU).set(hi);
-    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 0)).set(aL);
-    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 4)).set(aH);
-    b.get(P('scalesB')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 0)).set(bL);
-    b.get(P('scalesB')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 4)).set(bH);
     const src = [lo, lo, hi, hi];
-    const as = [aL, aL, aH, aH];
-    const bs = [bL, bL, bH, bH];
-    for (let k = 0; k < 4; k++) {
-      // values 0..15: the signed conversions are exact and the fastest on x86
-      b.get(src[k]!).simd(k % 2 ? S.i32x4ExtHighU : S.i32x4ExtLowU).simd(S.f32x4ConvertS).get(as[k]!).simd(S.f32x4Mul).get(bs[k]!).simd(S.f32x4Sub).set(x[k]!);
-    }
+    // values 0..15: the signed conversions are exact and the fastest on x86
+    return (k) => {
+      b.get(src[k]!).simd(k % 2 ? S.i32x4ExtHighU : S.i32x4ExtLowU).simd(S.f32x4ConvertS);
+      splatAt(b, c.sa, k < 2 ? 0 : 4).simd(S.f32x4Mul);
+      splatAt(b, c.sb, k < 2 ? 0 : 4).simd(S.f32x4Sub);
+    };
   },
 };
 
@@ -267,52 +364,142 @@ const Q4_K_KERNEL: KernelSpec = {
 const Q6_K_KERNEL: KernelSpec = {
   name: 'q6_k',
   colOffsets: [0, 4, 32, 36],
-  produce(b, p, si, x, P, t) {
+  consts: [u16x8(15), u16x8(3), u16x8(32)],
+  prepare(b, c) {
+    const [c15, c3, c32] = c.consts as [number, number, number];
     const wl0 = b.local(V128), wl1 = b.local(V128), wh = b.local(V128), qa = b.local(V128), qb = b.local(V128);
-    const sh = b.local(I32);
-    const dA = b.local(V128), dB = b.local(V128);
-    const splat16 = (v: number) => b.simd(S.const, ...new Array(8).fill(0).flatMap(() => [v & 0xff, v >> 8]));
-    b.get(t).op(0x28, ...Body.mem(2, 16)).set(sh);
-    b.get(p).simd(S.load8x8u, ...Body.mem(0)).set(wl0);
-    b.get(p).simd(S.load8x8u, ...Body.mem(0, 32)).set(wl1);
-    // the high bits: the row's start is p − (byte offset), plus the table's qh offset
-    b.get(p).get(t).op(0x28, ...Body.mem(2, 0)).op(0x6b).get(t).op(0x28, ...Body.mem(2, 12)).op(0x6a).simd(S.load8x8u, ...Body.mem(0)).set(wh);
+    b.get(c.p).simd(S.load8x8u, ...Body.mem(0)).set(wl0);
+    b.get(c.p).simd(S.load8x8u, ...Body.mem(0, 32)).set(wl1);
+    b.get(c.p2).simd(S.load8x8u, ...Body.mem(0)).set(wh);
     const quant = (w: number, hiShift: () => void, out: number) => {
-      b.get(w).get(sh).simd(S.i16x8ShrU);
-      splat16(15).simd(S.and);
+      b.get(w).get(c.sh).simd(S.i16x8ShrU).get(c15).simd(S.and);
       b.get(wh);
       hiShift();
-      b.simd(S.i16x8ShrU);
-      splat16(3).simd(S.and).i32(4).simd(S.i16x8Shl).simd(S.or);
-      splat16(32).simd(S.i16x8Sub).set(out);
+      b.simd(S.i16x8ShrU).get(c3).simd(S.and).i32(4).simd(S.i16x8Shl).simd(S.or);
+      b.get(c32).simd(S.i16x8Sub).set(out);
     };
-    quant(wl0, () => b.get(sh), qa);
-    quant(wl1, () => b.get(sh).i32(2).op(0x6a), qb);
-    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 0)).set(dA);
-    b.get(P('scalesA')).get(si).op(0x6a).simd(S.load32splat, ...Body.mem(2, 8)).set(dB);
+    quant(wl0, () => b.get(c.sh), qa);
+    quant(wl1, () => b.get(c.sh).i32(2).op(0x6a), qb);
     const src = [qa, qa, qb, qb];
-    const ds = [dA, dA, dB, dB];
-    for (let k = 0; k < 4; k++) {
-      b.get(src[k]!).simd(k % 2 ? S.i32x4ExtHighS : S.i32x4ExtLowS).simd(S.f32x4ConvertS).get(ds[k]!).simd(S.f32x4Mul).set(x[k]!);
-    }
+    return (k) => {
+      b.get(src[k]!).simd(k % 2 ? S.i32x4ExtHighS : S.i32x4ExtLowS).simd(S.f32x4ConvertS);
+      splatAt(b, c.sa, k < 2 ? 0 : 8).simd(S.f32x4Mul);
+    };
   },
 };
 
 export const SIMD_KERNELS = [Q8_0_KERNEL, Q4_K_KERNEL, Q6_K_KERNEL] as const;
 export type KernelName = (typeof SIMD_KERNELS)[number]['name'];
 
-/** The module's bytes: one memory imported as env.memory, one exported function per kernel. */
-export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+// --- the per-block scales, decoded in WebAssembly too (scalar code: a few per 32 or 256 weights) ---
+
+/** Parameters of the scale decoders: `blocks` consecutive blocks at src, float32 out at A (and B), the f16 table. */
+const SCALE_PARAMS = ['src', 'blocks', 'A', 'B', 'half'] as const;
+type ScaleParam = (typeof SCALE_PARAMS)[number];
+
+interface ScaleSpec {
+  name: `${KernelName}_scales`;
+  blockBytes: number;
+  /** float32 written per block at A (and at B) */
+  perBlock: number;
+  /** the body for one block at local o; writes at locals a, bq */
+  block(b: Body, o: number, a: number, bq: number, half: () => void): void;
+}
+
+const F32 = { load: 0x2a, store: 0x38, mul: 0x94, fromI32: 0xb2 } as const;
+const I = { load8u: 0x2d, load8s: 0x2c, load16u: 0x2f, and: 0x71, or: 0x72, shl: 0x74, shrU: 0x76, add: 0x6a } as const;
+
+/** pushes the f32 value of the half at byte `off` of local o */
+function halfAt(b: Body, o: number, off: number, half: () => void): void {
+  b.get(o).op(I.load16u, ...Body.mem(1, off)).i32(2).op(I.shl);
+  half();
+  b.op(I.add, F32.load, ...Body.mem(2, 0));
+}
+
+/** ggml's get_scale_min_k4 times d (or dmin), as float32: the same products as ggml's dequantization */
+const SCALE_SPECS: readonly ScaleSpec[] = [
+  {
+    name: 'q8_0_scales',
+    blockBytes: 34,
+    perBlock: 1,
+    block(b, o, a, _bq, half) {
+      b.get(a);
+      halfAt(b, o, 0, half);
+      b.op(F32.store, ...Body.mem(2, 0));
+    },
+  },
+  {
+    name: 'q4_k_scales',
+    blockBytes: 144,
+    perBlock: 8,
+    block(b, o, a, bq, half) {
+      const d = b.local(0x7d), m = b.local(0x7d);
+      halfAt(b, o, 0, half);
+      b.set(d);
+      halfAt(b, o, 2, half);
+      b.set(m);
+      const byte = (off: number) => b.get(o).op(I.load8u, ...Body.mem(0, off));
+      const put = (base: number, j: number, f: number, value: () => void) => {
+        b.get(base);
+        value();
+        b.op(F32.fromI32).get(f).op(F32.mul, F32.store, ...Body.mem(2, 4 * j));
+      };
+      for (let j = 0; j < 4; j++) {
+        // lo = byte 4 + j, mid = byte 8 + j, hi = byte 12 + j
+        put(a, j, d, () => byte(4 + j).i32(63).op(I.and));
+        put(bq, j, m, () => byte(8 + j).i32(63).op(I.and));
+        put(a, j + 4, d, () => byte(12 + j).i32(15).op(I.and).get(o).op(I.load8u, ...Body.mem(0, 4 + j)).i32(6).op(I.shrU).i32(4).op(I.shl).op(I.or));
+        put(bq, j + 4, m, () => byte(12 + j).i32(4).op(I.shrU).get(o).op(I.load8u, ...Body.mem(0, 8 + j)).i32(6).op(I.shrU).i32(4).op(I.shl).op(I.or));
+      }
+    },
+  },
+  {
+    name: 'q6_k_scales',
+    blockBytes: 210,
+    perBlock: 16,
+    block(b, o, a, _bq, half) {
+      const d = b.local(0x7d);
+      halfAt(b, o, 208, half);
+      b.set(d);
+      for (let k = 0; k < 16; k++) b.get(a).get(o).op(I.load8s, ...Body.mem(0, 192 + k)).op(F32.fromI32).get(d).op(F32.mul, F32.store, ...Body.mem(2, 4 * k));
+    },
+  },
+];
+
+function scaleDecoder(spec: ScaleSpec): number[] {
+  const b = new Body(SCALE_PARAMS.length);
+  const P = (n: ScaleParam) => SCALE_PARAMS.indexOf(n);
+  const i = b.local(I32), o = b.local(I32), a = b.local(I32), bq = b.local(I32);
+  b.get(P('src')).set(o).get(P('A')).set(a).get(P('B')).set(bq);
+  b.loop(
+    i,
+    () => b.i32(0),
+    () => b.get(P('blocks')),
+    () => b.i32(1),
+    () => {
+      spec.block(b, o, a, bq, () => b.get(P('half')));
+      b.get(o).i32(spec.blockBytes).op(I.add).set(o);
+      b.get(a).i32(4 * spec.perBlock).op(I.add).set(a);
+      b.get(bq).i32(4 * spec.perBlock).op(I.add).set(bq);
+    },
+  );
+  return b.encode();
+}
+
+/** The module's bytes: one memory imported as env.memory, one exported function per kernel and per scale decoder. */
+export function simdModuleBytes(parts: KernelParts = 'all'): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const str = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
-  const funcType = [0x60, ...uleb(PARAMS.length), ...PARAMS.map(() => I32), 0];
+  const funcType = (n: number) => [0x60, ...uleb(n), ...new Array(n).fill(I32), 0];
+  const names = [...SIMD_KERNELS.map((k) => k.name), ...SCALE_SPECS.map((k) => k.name)];
+  const bodies = [...SIMD_KERNELS.map((k) => kernel(k, parts)), ...SCALE_SPECS.map((k) => scaleDecoder(k))];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, ...funcType]),
+    ...section(1, [2, ...funcType(PARAMS.length), ...funcType(SCALE_PARAMS.length)]),
     ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 1]), // memory, min 1 page
-    ...section(3, [...uleb(SIMD_KERNELS.length), ...SIMD_KERNELS.map(() => 0)]),
-    ...section(7, [...uleb(SIMD_KERNELS.length), ...SIMD_KERNELS.flatMap((k, i) => [...str(k.name), 0x00, ...uleb(i)])]),
-    ...section(10, [...uleb(SIMD_KERNELS.length), ...SIMD_KERNELS.flatMap((k) => kernel(k))]),
+    ...section(3, [...uleb(names.length), ...SIMD_KERNELS.map(() => 0), ...SCALE_SPECS.map(() => 1)]),
+    ...section(7, [...uleb(names.length), ...names.flatMap((n, i) => [...str(n), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(names.length), ...bodies.flat()]),
   ];
   return new Uint8Array(bytes);
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AxisSums, TensorSums } from '../analysis/weightStats';
 import type { TensorShape } from './blockSums';
+import { ROWS } from './blockSumsSimd';
 
 /** Sums of rows [start, start + count) of the tensor at byte `base` of the file `file`. */
 export type RangeSums = (file: string, base: number, t: TensorShape, start: number, count: number) => TensorSums;
@@ -114,10 +115,10 @@ function waitFor(job: PartJob): boolean {
 export function parallelFileSums(file: string, base: number, t: TensorShape, rangeSums: RangeSums): TensorSums {
   const n0 = t.dims[0]!;
   const n1 = t.nElements / n0;
-  const n = Math.min(blockSumThreads(), Math.floor(n1 / 16));
+  const n = Math.min(blockSumThreads(), Math.floor(n1 / ROWS));
   if (n <= 1 || t.nElements < MIN_PARALLEL_ELEMENTS) return rangeSums(file, base, t, 0, n1);
-  // parts of whole 16-row groups (the SIMD kernels' unit), the first part the largest
-  const per = Math.ceil(n1 / n / 16) * 16;
+  // parts of whole ROWS-row groups (the SIMD kernels' unit), the first part the largest
+  const per = Math.ceil(n1 / n / ROWS) * ROWS;
   const jobs: PartJob[] = [];
   for (let start = per; start < n1; start += per) {
     const count = Math.min(per, n1 - start);

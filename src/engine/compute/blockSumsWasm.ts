@@ -1,16 +1,14 @@
 // Block sums of Q8_0, Q4_K and Q6_K tensors through the WebAssembly SIMD kernels of blockSumsSimd.ts:
-// JavaScript reads the file a chunk of rows at a time into the module's memory and decodes the
-// per-block scales (f16, Q4_K's packed 6-bit scales and mins, Q6_K's int8 ones) into float32 arrays there; the
-// kernel does every per-element step. Column sums stay in the module's memory, in float64, for the
+// JavaScript reads the file a chunk of rows at a time into the module's memory; the module's scale
+// decoders turn the per-block scales (f16, Q4_K's packed 6-bit scales and mins, Q6_K's int8 ones)
+// into float32 arrays there, and the kernel does every per-element step. Column sums stay in the module's memory, in float64, for the
 // whole tensor.
 import { GgmlType } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
 import type { TensorSums } from '../analysis/weightStats';
-import { STRIP_FIELDS, simdModuleBytes, type KernelName } from './blockSumsSimd';
+import { ROW_ACC_BYTES, STRIP_FIELDS, simdModuleBytes, type KernelName, type KernelParts } from './blockSumsSimd';
 
-const fr = Math.fround;
-
-type Kernel = (src: number, count: number, nStrips: number, rowBytes: number, scalesA: number, scalesB: number, nScales: number, strips: number, colOut: number, colStride: number, rowOut: number) => void;
+type Kernel = (src: number, count: number, nStrips: number, rowBytes: number, scalesA: number, scalesB: number, nScales: number, strips: number, colOut: number, colStride: number, rowOut: number, rowAcc: number) => void;
 
 interface Layout {
   kernel: KernelName;
@@ -20,8 +18,6 @@ interface Layout {
   stripsPerBlock: number;
   /** strip j of block i: byte offset in the row, first scale index, first column, and what some formats need more */
   strip(i: number, j: number): number[];
-  /** decodes row r's scales (nb blocks at byte o of src) into A, B at index base */
-  scales(src: Uint8Array, o: number, nb: number, A: Float32Array, B: Float32Array, base: number): void;
 }
 
 const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
@@ -34,10 +30,6 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
       scalesPerBlock: 1,
       stripsPerBlock: 2,
       strip: (i, j) => [34 * i + 2 + 16 * j, i, 32 * i + 16 * j],
-      scales(src, o, nb, A, _B, base) {
-        const half = halfTableView();
-        for (let i = 0; i < nb; i++, o += 34) A[base + i] = half[src[o]! | (src[o + 1]! << 8)]!;
-      },
     },
   ],
   [
@@ -50,23 +42,6 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
       stripsPerBlock: 16,
       // group g (sub-blocks 2g, 2g + 1) of 32 bytes, in strips of 8 bytes
       strip: (i, j) => [144 * i + 16 + 32 * (j >> 2) + 8 * (j & 3), 8 * i + 2 * (j >> 2), 256 * i + 64 * (j >> 2) + 8 * (j & 3)],
-      scales(src, o, nb, A, B, base) {
-        const half = halfTableView();
-        for (let i = 0; i < nb; i++, o += 144) {
-          const d = half[src[o]! | (src[o + 1]! << 8)]!;
-          const min = half[src[o + 2]! | (src[o + 3]! << 8)]!;
-          const at = base + 8 * i;
-          // ggml's get_scale_min_k4, unrolled: 12 bytes hold eight 6-bit scales and eight 6-bit mins
-          const q = o + 4;
-          for (let j = 0; j < 4; j++) {
-            const lo = src[q + j]!, mid = src[q + j + 4]!, hi = src[q + j + 8]!;
-            A[at + j] = fr(d * (lo & 63));
-            B[at + j] = fr(min * (mid & 63));
-            A[at + j + 4] = fr(d * ((hi & 0xf) | ((lo >> 6) << 4)));
-            B[at + j + 4] = fr(min * ((hi >> 4) | ((mid >> 6) << 4)));
-          }
-        }
-      },
     },
   ],
   [
@@ -85,29 +60,32 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
         const o = 210 * i;
         return [o + 64 * n + l, 16 * i + 8 * n + (l >> 4) + 4 * upper, 256 * i + 128 * n + 64 * upper + l, o + 128 + 32 * n + l, 4 * upper];
       },
-      scales(src, o, nb, A, _B, base) {
-        const half = halfTableView();
-        for (let i = 0; i < nb; i++, o += 210) {
-          const d = half[src[o + 208]! | (src[o + 209]! << 8)]!;
-          for (let k = 0; k < 16; k++) A[base + 16 * i + k] = fr(d * ((src[o + 192 + k]! << 24) >> 24));
-        }
-      },
     },
   ],
 ]);
 
-let instance: { memory: WebAssembly.Memory; kernels: Record<KernelName, Kernel> } | undefined | null;
+/** decodes `blocks` consecutive blocks' scales at src into float32 at A (and B), with the f16 table at `half` */
+type ScaleDecoder = (src: number, blocks: number, A: number, B: number, half: number) => void;
+type Instance = { memory: WebAssembly.Memory; kernels: Record<KernelName, Kernel> & Record<`${KernelName}_scales`, ScaleDecoder> };
 
-/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
-function simd(): typeof instance {
+/** the f16 → float32 table, at the start of the module's memory (ggml's own values: util/half.ts) */
+const HALF_TABLE = 0;
+const HALF_TABLE_BYTES = 65536 * 4;
+const instances = new Map<KernelParts, Instance | null>();
+
+/** The compiled module (the shipped kernels, or parts of them to time), or null where this runtime has no WebAssembly SIMD. */
+function simd(parts: KernelParts = 'all'): Instance | null {
+  let instance = instances.get(parts);
   if (instance !== undefined) return instance;
   try {
-    const memory = new WebAssembly.Memory({ initial: 1 });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(simdModuleBytes()), { env: { memory } });
-    instance = { memory, kernels: inst.exports as unknown as Record<KernelName, Kernel> };
+    const memory = new WebAssembly.Memory({ initial: HALF_TABLE_BYTES / 65536 + 1 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(simdModuleBytes(parts)), { env: { memory } });
+    new Float32Array(memory.buffer, HALF_TABLE, 65536).set(halfTableView());
+    instance = { memory, kernels: inst.exports as unknown as Instance['kernels'] };
   } catch {
     instance = null;
   }
+  instances.set(parts, instance);
   return instance;
 }
 
@@ -127,47 +105,42 @@ const SIMD_CHUNK_BYTES = 1 << 20;
  * Row and column sums of a Q8_0, Q4_K or Q6_K tensor ([n1, n0]); `readRows(start, count)` gives the
  * bytes of rows [start, start + count), or `readRowsInto` puts them in place.
  */
-export function simdSums(type: number, n0: number, n1: number, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto): TensorSums {
+export function simdSums(type: number, n0: number, n1: number, readRows: (start: number, count: number) => Uint8Array, readRowsInto?: ReadRowsInto, parts: KernelParts = 'all'): TensorSums {
   const L = LAYOUTS.get(type)!;
-  const m = simd()!;
+  const m = simd(parts)!;
   const nb = n0 / L.blockElements;
   const rowBytes = nb * L.blockBytes;
   const per = Math.max(1, Math.min(Math.floor(SIMD_CHUNK_BYTES / rowBytes), n1));
   const nStrips = nb * L.stripsPerBlock;
   const nScales = nb * L.scalesPerBlock;
-  // memory: column sums [3][n0] f64, row sums [per][3][2] f64, scales A and B [per][nScales] f32, strip table, the rows
-  const colOut = 0;
+  // memory: the f16 table, column sums [3][n0] f64, row sums [per][3][2] f64, scales A and B [per][nScales] f32, strip table, the rows
+  const colOut = HALF_TABLE + HALF_TABLE_BYTES;
   const rowOut = colOut + align(3 * n0 * 8);
   const scalesA = rowOut + align(per * 48);
   const scalesB = scalesA + align(per * nScales * 4);
   const strips = scalesB + align(per * nScales * 4);
-  const src = strips + align(nStrips * 4 * STRIP_FIELDS);
+  const rowAcc = strips + align(nStrips * 4 * STRIP_FIELDS);
+  const src = rowAcc + ROW_ACC_BYTES;
   const need = src + per * rowBytes;
   const have = m.memory.buffer.byteLength;
   if (need > have) m.memory.grow(Math.ceil((need - have) / 65536));
   const buf = m.memory.buffer;
   const bytes = new Uint8Array(buf);
   bytes.fill(0, colOut, rowOut);
+  bytes.fill(0, rowAcc, src);
   const table = new Int32Array(buf, strips, nStrips * STRIP_FIELDS);
   for (let i = 0; i < nb; i++) for (let j = 0; j < L.stripsPerBlock; j++) table.set(L.strip(i, j), STRIP_FIELDS * (i * L.stripsPerBlock + j));
-  const A = new Float32Array(buf, scalesA, per * nScales);
-  const B = new Float32Array(buf, scalesB, per * nScales);
   const rowSums = new Float64Array(buf, rowOut, per * 6);
   const kernel = m.kernels[L.kernel];
+  const decodeScales = m.kernels[`${L.kernel}_scales`];
   const rows = { length: n0, sum: new Float64Array(n1), sumSq: new Float64Array(n1), sumAbs: new Float64Array(n1) };
   for (let start = 0; start < n1; start += per) {
     const count = Math.min(per, n1 - start);
-    let chunk: Uint8Array;
-    if (readRowsInto) {
-      chunk = bytes.subarray(src, src + count * rowBytes);
-      readRowsInto(start, count, chunk);
-    } else {
-      chunk = readRows(start, count);
-      bytes.set(chunk.subarray(0, count * rowBytes), src);
-    }
-    for (let r = 0; r < count; r++) L.scales(chunk, r * rowBytes, nb, A, B, r * nScales);
+    if (readRowsInto) readRowsInto(start, count, bytes.subarray(src, src + count * rowBytes));
+    else bytes.set(readRows(start, count).subarray(0, count * rowBytes), src);
+    decodeScales(src, count * nb, scalesA, scalesB, HALF_TABLE);
     rowSums.fill(0);
-    kernel(src, count, nStrips, rowBytes, scalesA, scalesB, nScales, strips, colOut, n0 * 8, rowOut);
+    if (parts !== 'none') kernel(src, count, nStrips, rowBytes, scalesA, scalesB, nScales, strips, colOut, n0 * 8, rowOut, rowAcc);
     for (let r = 0; r < count; r++) {
       rows.sum[start + r] = rowSums[6 * r]! + rowSums[6 * r + 1]!;
       rows.sumSq[start + r] = rowSums[6 * r + 2]! + rowSums[6 * r + 3]!;
