@@ -9,7 +9,7 @@ import { GgmlType, bytesFor, typeName } from '../src/engine/gguf/ggmlTypes';
 import { simdSums } from '../src/engine/compute/blockSumsWasm';
 import { KERNEL_PARTS, type KernelParts } from '../src/engine/compute/blockSumsSimd';
 import { ensureBenchModel, type BenchModelName } from './models';
-import { arg } from './util';
+import { arg, runMain } from './util';
 
 function cpuMs(f: () => void): number {
   const c0 = process.cpuUsage();
@@ -48,10 +48,4 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-void main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

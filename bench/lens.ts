@@ -17,7 +17,7 @@ import { ReferenceEngine } from '../src/engine/analysis/reference/projection';
 import { ComputeDevice } from '../src/engine/compute/device';
 import { GgmlEngine } from '../src/engine/compute/engine';
 import { ensureBenchModel, type BenchModelName } from './models';
-import { arg, median, ms } from './util';
+import { arg, median, ms, runMain } from './util';
 
 const PROMPT_TOKENS = 40;
 const TEXT =
@@ -127,10 +127,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

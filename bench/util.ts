@@ -18,3 +18,17 @@ export function ms(f: () => void): number {
   f();
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
+
+/**
+ * Run a benchmark's main and exit with its outcome: 0, or 1 with the error printed. Exiting
+ * explicitly: worker threads and llama.cpp's thread pools would otherwise keep the process alive.
+ */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -18,7 +18,7 @@ import { GgmlReducer } from '../src/engine/compute/reducer';
 import { blockSumsReducer } from '../src/engine/compute/blockSums';
 import { setBlockSumThreads } from '../src/engine/compute/blockSumsThreads';
 import { ensureBenchModel, type BenchModelName } from './models';
-import { arg, median } from './util';
+import { arg, median, runMain } from './util';
 
 /** The baseline: read every byte of the file once, 16 MB at a time, doing nothing with it. */
 function plainRead(path: string): number {
@@ -138,10 +138,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { ensureBenchModel, BENCH_DIR, type BenchModelName } from '../models';
-import { arg, median } from '../util';
+import { arg, median, runMain } from '../util';
 import { ensureF32Export } from './weights';
 
 const PYTHON = '/usr/bin/python3'; // Debian's python3-torch lives there, not in a pyenv python
@@ -188,10 +188,4 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-void main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);
