@@ -3,7 +3,7 @@
 // ggml's, test/integration/dequantOracle.test.ts), and plain float64 sums over ggml's own to_float.
 // Every type, odd shapes (one row, odd row counts, rows of one block), several seeds, data with
 // signs, exact zeros, all-zero rows and outliers (every sign threshold of the |x| sums is crossed).
-import { before, describe, test } from 'node:test';
+import { before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/engine/llama/backend';
 import { ggmlToFloat, type Native } from '../../src/engine/llama/native';
@@ -255,13 +255,19 @@ describe('block sums equal the sums of the dequantized values', () => {
     assert.throws(() => tensorBlockSums(t, () => new Uint8Array(0)), /IQ4_XS.*blk\.0\.attn_q\.weight/);
   });
 
-  test('split over worker threads, a tensor of a file sums the same as in one thread, for SIMD and JavaScript types', async (t) => {
+  /** A scratch folder for a test that changes the thread count: afterwards the count is restored, the workers stopped, the folder removed. */
+  function threadTestFolder(t: TestContext): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'block-sums-'));
     t.after(async () => {
       setBlockSumThreads(os.availableParallelism());
       await stopBlockSumThreads();
       fs.rmSync(dir, { recursive: true, force: true });
     });
+    return dir;
+  }
+
+  test('split over worker threads, a tensor of a file sums the same as in one thread, for SIMD and JavaScript types', async (t) => {
+    const dir = threadTestFolder(t);
     // 1 KB of other bytes first: the tensor starts at an offset inside the file, as in a GGUF
     const base = 1024;
     for (const type of [GgmlType.Q4_K, GgmlType.Q8_0, GgmlType.Q6_K, GgmlType.Q5_0, GgmlType.F16]) {
@@ -288,12 +294,7 @@ describe('block sums equal the sums of the dequantized values', () => {
   });
 
   test('a worker that fails reports the tensor and the reason', async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'block-sums-'));
-    t.after(async () => {
-      setBlockSumThreads(os.availableParallelism());
-      await stopBlockSumThreads();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const dir = threadTestFolder(t);
     const n0 = 2048, n1 = 1024;
     const file = path.join(dir, 'short.bin');
     fs.writeFileSync(file, Buffer.alloc(bytesFor(GgmlType.Q8_0, n0) * 600)); // the second half is missing
