@@ -58,6 +58,14 @@ export const BENCH_MODELS = {
     matrixType: GgmlType.Q8_0,
     outputType: GgmlType.Q8_0,
   },
+  /** OpenLLaMA-3B shapes (26 layers, d_model 3200, 32 heads of 100, 32 kv heads, d_ff 8640, Llama 2's vocabulary),
+   * every matrix Q8_0: the peer benchmark's largest shape whose float32 notebook (13.7 GB) fits in 24 GB */
+  'llama3b-q8': {
+    name: 'llama3b-q8',
+    shape: { ...LLAMA2_7B, dModel: 3200, nLayers: 26, nHeads: 32, nKvHeads: 32, dFf: 8640, nCtxTrain: 2048 },
+    matrixType: GgmlType.Q8_0,
+    outputType: GgmlType.Q8_0,
+  },
   /** 32 layers of a small model: the per-layer capture overhead dominates */
   'l32-d512-q4k': {
     name: 'l32-d512-q4k',
