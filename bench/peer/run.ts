@@ -35,6 +35,18 @@ function ensureTorch(): void {
   if (r.status !== 0 || !probe() || !openblas()) throw new Error('python3-torch with OpenBLAS is not installed and apt-get could not install it: run `apt-get install -y python3-torch libopenblas0-pthread` as root, then this benchmark again');
 }
 
+/** MemAvailable of /proc/meminfo in GB (what can be had without swapping), or undefined off Linux. */
+function availableGb(): number | undefined {
+  try {
+    const kb = /^MemAvailable:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024 ** 2;
+  } catch {
+    return undefined;
+  }
+}
+
+const gb = (x: number | undefined): string => (x === undefined ? 'unknown' : `${x.toFixed(1)} GB`);
+
 class Worker {
   private readonly proc: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterableIterator<string>;
@@ -100,6 +112,13 @@ async function main(): Promise<void> {
   const cacheDir = path.join(BENCH_DIR, 'peer-cache');
   fs.rmSync(cacheDir, { recursive: true, force: true }); // the first session builds the dictionary copies; later ones load them
   const loadStart = os.loadavg();
+  const availStart = availableGb();
+  // the least memory left while both workers hold their models: how close the notebook came to not fitting
+  let availLeast = availStart;
+  const sampler = setInterval(() => {
+    const a = availableGb();
+    if (a !== undefined && (availLeast === undefined || a < availLeast)) availLeast = a;
+  }, 500);
 
   // the prompt's ids, from our tokenizer (the notebook has none of its own here)
   const tw = startWorker('ours', threads);
@@ -139,6 +158,8 @@ async function main(): Promise<void> {
     console.error(`session ${s + 1}/${sessions}: ours lens first ${partial.get('ours')!.lensFirst.toFixed(0)} ms, notebook ${partial.get('peer')!.lensFirst.toFixed(0)} ms`);
   }
   const loadEnd = os.loadavg();
+  const availEnd = availableGb();
+  clearInterval(sampler);
 
   // agreement (first session: both sides' first answers)
   const o = results.ours[0]!;
@@ -175,7 +196,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${model}: ${PROMPT_TOKENS}-token prompt, ${threads} threads each, ${sessions} sessions x ${repeats} repeats`,
     '',
-    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB; load average ${loadStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${loadEnd.map((x) => x.toFixed(1)).join(' ')} at the end. Notebook: ${p.info}.`,
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GB; load average ${loadStart.map((x) => x.toFixed(1)).join(' ')} at the start, ${loadEnd.map((x) => x.toFixed(1)).join(' ')} at the end; memory available ${gb(availStart)} at the start, ${gb(availEnd)} at the end (both workers stopped), ${gb(availLeast)} at the least (sampled every 0.5 s). Notebook: ${p.info}.`,
     '',
     '| phase | ours (median) | notebook (median) | ours / notebook (median of per-session or per-round ratios) | target | met |',
     '|---|---:|---:|---:|---:|---|',
