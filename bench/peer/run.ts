@@ -192,6 +192,7 @@ async function main(): Promise<void> {
     { what: 'first inspection (capture + full lens, fresh process)', ours: med((r) => r.firstInspection, 'ours'), peer: med((r) => r.firstInspection, 'peer'), ratio: median(per((r) => r.firstInspection)), target: 0.7, unit: 'ms' },
     { what: 'peak memory (max RSS)', ours: med((r) => r.peakKb / 1024, 'ours'), peer: med((r) => r.peakKb / 1024, 'peer'), ratio: median(per((r) => r.peakKb)), target: 0.4, unit: 'MB' },
   ];
+  const pairs = (a: number[], b: number[]) => a.map((t, j) => `${(t / 1000).toFixed(2)} vs ${(b[j]! / 1000).toFixed(2)}`).join(', ');
   const firstSession = results.ours.map((r, i) => `${(r.lensFirst / 1000).toFixed(2)} s (of which ${((r.uploadFirst ?? 0) / 1000).toFixed(2)} s the dictionary copies: ${r.copies}) vs ${(results.peer[i]!.lensFirst / 1000).toFixed(2)} s`);
   const lines = [
     `### ${model}: ${PROMPT_TOKENS}-token prompt, ${threads} threads each, ${sessions} sessions x ${repeats} repeats`,
@@ -203,6 +204,8 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.what} | ${r.ours.toFixed(0)} ${r.unit} | ${r.peer.toFixed(0)} ${r.unit} | ${r.ratio.toFixed(3)}x | <= ${r.target}x | ${r.ratio <= r.target ? 'met' : '**not met**'} |`),
     '',
     `Full lens first, per session (ours vs notebook; session 1 builds our dictionary copies, later sessions load them from the cache): ${firstSession.join('; ')}.`,
+    '',
+    `Repeats, per session (ours vs notebook, seconds, round by round): ${results.ours.map((r, i) => `session ${i + 1}: capture ${pairs(r.captureRepeat, results.peer[i]!.captureRepeat)}, full lens ${pairs(r.lensRepeat, results.peer[i]!.lensRepeat)}`).join('; ')}.`,
     '',
     `Agreement (session 1): next-token top-1 ${top1Same}/${PROMPT_TOKENS} positions; lens top-1 word, input dictionary ${agree[0]!.first}/${agree[0]!.cells} cells, output dictionary ${agree[1]!.first}/${agree[1]!.cells}; top-5 overlap ${agree[0]!.overlap}/${agree[0]!.cells * K} and ${agree[1]!.overlap}/${agree[1]!.cells * K}.`,
   ];
