@@ -128,7 +128,9 @@ async function main(): Promise<void> {
   if (tokens.length !== PROMPT_TOKENS) throw new Error(`the text gives ${tokens.length} tokens, need ${PROMPT_TOKENS}`);
 
   const results: Record<'ours' | 'peer', SessionResult[]> = { ours: [], peer: [] };
+  const sessionLoad: number[] = [];
   for (let s = 0; s < sessions; s++) {
+    sessionLoad.push(os.loadavg()[0]!);
     const order = s % 2 === 0 ? (['ours', 'peer'] as const) : (['peer', 'ours'] as const);
     const workers = new Map<'ours' | 'peer', Worker>();
     const partial = new Map<'ours' | 'peer', SessionResult>();
@@ -204,6 +206,8 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.what} | ${r.ours.toFixed(0)} ${r.unit} | ${r.peer.toFixed(0)} ${r.unit} | ${r.ratio.toFixed(3)}x | <= ${r.target}x | ${r.ratio <= r.target ? 'met' : '**not met**'} |`),
     '',
     `Full lens first, per session (ours vs notebook; session 1 builds our dictionary copies, later sessions load them from the cache): ${firstSession.join('; ')}.`,
+    '',
+    `Load average (1 minute) at each session's start: ${sessionLoad.map((x) => x.toFixed(1)).join(', ')}.`,
     '',
     `Repeats, per session (ours vs notebook, seconds, round by round): ${results.ours.map((r, i) => `session ${i + 1}: capture ${pairs(r.captureRepeat, results.peer[i]!.captureRepeat)}, full lens ${pairs(r.lensRepeat, results.peer[i]!.lensRepeat)}`).join('; ')}.`,
     '',
