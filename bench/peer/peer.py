@@ -104,6 +104,19 @@ def lens(k, want_rows):
     return r
 
 
+def score(name, cells, ours, theirs):
+    """Float32 scores of two words in some lens cells (as lens() computes them), and each cell's spread:
+    how near a tie the two sides' differing top words are. Untimed."""
+    L = H["nLayers"]
+    with torch.inference_mode():
+        states = torch.stack([cache["hook_embed"]] + [cache[f"blocks.{l}.hook_resid_post"] for l in range(L)])  # [layer, pos, d]
+        q = states.transpose(0, 1).reshape(-1, states.shape[-1])[torch.tensor(cells)]  # [cells, d]
+        q = q / q.norm(dim=-1, keepdim=True)
+        s = q @ W[name].T  # [cells, d_vocab]
+        rows = torch.arange(len(cells))
+        return {"ours": s[rows, torch.tensor(ours)].tolist(), "theirs": s[rows, torch.tensor(theirs)].tolist(), "sd": s.std(dim=-1).tolist()}
+
+
 def blas_library():
     """The BLAS the process actually mapped (Debian's torch takes whichever libblas.so.3 is selected)."""
     with open("/proc/self/maps") as f:
@@ -121,6 +134,8 @@ def main():
             r = capture(c["tokens"])
         elif cmd == "lens":
             r = lens(c["k"], c.get("rows", False))
+        elif cmd == "score":
+            r = score(c["dict"], c["cells"], c["ours"], c["theirs"])
         elif cmd == "memory":
             r = {"peakKb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library()}
         elif cmd == "quit":

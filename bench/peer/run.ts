@@ -101,6 +101,35 @@ function startWorker(side: 'ours' | 'peer', threads: number): Worker {
     : new Worker('notebook', PYTHON, [path.join(__dirname, 'peer.py')], env);
 }
 
+const DICTIONARIES = ['token_embd.weight', 'output.weight'] as const;
+
+/**
+ * For each dictionary, the cells (query rows) whose top-1 word differs between ours and the
+ * notebook, scored by the notebook in float32: how far our word is below its own, in standard
+ * deviations of that cell's 32000 scores. Small gaps mean the two disagree on near-ties only.
+ */
+async function disagreementScores(peer: Worker, ours: number[][], theirs: number[][]): Promise<string[]> {
+  const out: string[] = [];
+  for (const [d, dict] of DICTIONARIES.entries()) {
+    const name = d === 0 ? 'input' : 'output';
+    const cells: number[] = [];
+    for (let c = 0; c < ours[d]!.length / K; c++) if (ours[d]![c * K] !== theirs[d]![c * K]) cells.push(c);
+    if (cells.length === 0) {
+      out.push(`${name} dictionary: no cell differs`);
+      continue;
+    }
+    const r = await peer.ask<{ ours: number[]; theirs: number[]; sd: number[] }>({ cmd: 'score', dict, cells, ours: cells.map((c) => ours[d]![c * K]), theirs: cells.map((c) => theirs[d]![c * K]) });
+    const gaps = cells.map((_, i) => (r.theirs[i]! - r.ours[i]!) / r.sd[i]!);
+    const rel = cells.map((_, i) => (r.theirs[i]! - r.ours[i]!) / Math.abs(r.theirs[i]!));
+    // equal float32 scores: the two words' rows are identical (a random-weight model repeats rows), ranked in another order
+    const ties = cells.filter((_, i) => r.theirs[i] === r.ours[i]).length;
+    out.push(
+      `${name} dictionary, ${cells.length} cells, ${ties} of them exact ties: our word's float32 score below the notebook's top by a median ${median(gaps).toFixed(3)} and at most ${Math.max(...gaps).toFixed(3)} standard deviations of the cell's scores (median ${(100 * median(rel)).toFixed(2)}%, at most ${(100 * Math.max(...rel)).toFixed(2)}% of the top score)`,
+    );
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const sessions = Number(arg('sessions', '3'));
   const repeats = Number(arg('repeats', '3'));
@@ -129,6 +158,7 @@ async function main(): Promise<void> {
 
   const results: Record<'ours' | 'peer', SessionResult[]> = { ours: [], peer: [] };
   const sessionLoad: number[] = [];
+  let nearTies: string[] = [];
   for (let s = 0; s < sessions; s++) {
     sessionLoad.push(os.loadavg()[0]!);
     const order = s % 2 === 0 ? (['ours', 'peer'] as const) : (['peer', 'ours'] as const);
@@ -149,6 +179,8 @@ async function main(): Promise<void> {
       for (const side of sides) partial.get(side)!.captureRepeat.push((await workers.get(side)!.ask({ cmd: 'capture', tokens })).ms);
       for (const side of [...sides].reverse()) partial.get(side)!.lensRepeat.push((await workers.get(side)!.ask({ cmd: 'lens', k: K })).ms);
     }
+    // where the first lenses disagree on the top word: the notebook's own scores of both words (untimed)
+    if (s === 0) nearTies = await disagreementScores(workers.get('peer')!, partial.get('ours')!.rows, partial.get('peer')!.rows);
     for (const side of order) {
       const m = await workers.get(side)!.ask<{ peakKb: number; torch?: string; threads?: number; blas?: string }>({ cmd: 'memory' });
       const p = partial.get(side)!;
@@ -209,6 +241,7 @@ async function main(): Promise<void> {
     '',
     `Load average (1 minute) at each session's start: ${sessionLoad.map((x) => x.toFixed(1)).join(', ')}.`,
     '',
+    ...(nearTies.length ? [`Where the top words differ (session 1, the notebook's float32 scores of both words): ${nearTies.join('; ')}.`, ''] : []),
     `Repeats, per session (ours vs notebook, seconds, round by round): ${results.ours.map((r, i) => `session ${i + 1}: capture ${pairs(r.captureRepeat, results.peer[i]!.captureRepeat)}, full lens ${pairs(r.lensRepeat, results.peer[i]!.lensRepeat)}`).join('; ')}.`,
     '',
     `Agreement (session 1): next-token top-1 ${top1Same}/${PROMPT_TOKENS} positions; lens top-1 word, input dictionary ${agree[0]!.first}/${agree[0]!.cells} cells, output dictionary ${agree[1]!.first}/${agree[1]!.cells}; top-5 overlap ${agree[0]!.overlap}/${agree[0]!.cells * K} and ${agree[1]!.overlap}/${agree[1]!.cells * K}.`,
