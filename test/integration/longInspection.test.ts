@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { heldBytes, isHalf } from '../../src/engine/activations';
 import { patternHook, stateHook } from '../../src/engine/hookNames';
 import { ModelSession, STATES_F32_MAX_BYTES } from '../../src/engine/llama/session';
+import { runAnalysis } from '../../src/engine/workbench/analyses';
 import { floatToHalf, halfToFloat } from '../../src/engine/util/half';
 import { Workbench } from '../../src/engine/workbench/workbench';
 import { ensureFixture } from '../fixtures/models';
@@ -92,6 +93,26 @@ describe('states held as halves', () => {
     }
     assert.ok(!isHalf(b.held(patternHook(1))), 'the pattern is float32');
     assert.equal(maxAbsDiff(a.pattern(1).data, b.pattern(1).data), 0);
+  });
+
+  test('attention patterns computed from halves stay within 1e-3 of those from the float32 states', async () => {
+    const path = await ensureFixture('tiny-f32');
+    const patterns = async (stateType: 'f32' | 'f16'): Promise<Float32Array[]> => {
+      const w = new Workbench(path, { gpu: 'cpu', session: { stateType } });
+      try {
+        const s = await w.session();
+        const insp = await w.inspections.inspect(LONG, { hooks: Array.from({ length: s.info.nLayers + 1 }, (_, l) => stateHook(l)) });
+        await runAnalysis(w, 'attention-layer', { inspectionId: insp.summary.id, layer: 1 });
+        const heads = insp.cache.patternHeads(1)!;
+        return Array.from({ length: heads.nHeads }, (_, h) => heads.head(h).slice());
+      } finally {
+        w.dispose();
+      }
+    };
+    const exact = await patterns('f32');
+    const half = await patterns('f16');
+    const worst = Math.max(...exact.map((p, h) => maxAbsDiff(p, half[h]!)));
+    assert.ok(worst > 0 && worst < 1e-3, `largest difference ${worst}`);
   });
 
   test("stateType 'auto' keeps float32 up to STATES_F32_MAX_BYTES and halves beyond", async () => {
