@@ -1,9 +1,42 @@
 // The activation cache: what one instrumented decode captured, named by hook, nothing more.
 import { residPreSource, stateHook, patternHook, type HookName } from './hookNames';
+import { halfTableView } from './util/half';
 
 export interface Tensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
+}
+
+/**
+ * A tensor kept as IEEE halves: a long inspection's states (a 4,096-token Llama-2-7B selection
+ * holds 2.2 GB of them in float32). Read back as float32, exactly the values the halves hold.
+ */
+export interface HalfTensor {
+  readonly shape: readonly number[];
+  readonly half: Uint16Array;
+}
+
+/** A captured tensor as it is held: float32, or halves. */
+export type HeldTensor = Tensor | HalfTensor;
+
+export function isHalf(t: HeldTensor): t is HalfTensor {
+  return 'half' in t;
+}
+
+export function heldBytes(t: HeldTensor): number {
+  return isHalf(t) ? t.half.byteLength : t.data.byteLength;
+}
+
+/** The float32 values of a held tensor (the tensor itself when it is float32, else a decoded copy). */
+export function asFloat(t: HeldTensor): Tensor {
+  return isHalf(t) ? { shape: t.shape, data: halvesToFloats(t.half) } : t;
+}
+
+function halvesToFloats(h: Uint16Array): Float32Array {
+  const table = halfTableView();
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = table[h[i]!]!;
+  return out;
 }
 
 /**
@@ -28,7 +61,7 @@ export class ActivationCache {
   constructor(
     /** token ids of the prompt, BOS included when it was added */
     readonly tokens: readonly number[],
-    private readonly store: ReadonlyMap<HookName, Tensor>,
+    private readonly store: ReadonlyMap<HookName, HeldTensor>,
     /** [pos, d_vocab], when logits were asked for */
     readonly logits: Tensor | undefined,
     /** layers whose patterns are made head by head on request */
@@ -52,18 +85,24 @@ export class ActivationCache {
     return this.store.has(name) || (isResidPre(name) && this.store.has(residPreSource(layerOf(name))));
   }
 
+  /** A hook's values in float32 (decoded whole when it is held as halves: read rows with `row` instead). */
   get(name: HookName): Tensor {
+    return asFloat(this.held(name));
+  }
+
+  /** A hook as it is held (float32 or halves), for keeping it elsewhere without a copy. */
+  held(name: HookName): HeldTensor {
     const t = this.store.get(name) ?? (isResidPre(name) ? this.store.get(residPreSource(layerOf(name))) : undefined);
     if (!t) throw new MissingHookError(`${name} was not captured (captured: ${this.names().join(', ') || 'nothing'})`);
     return t;
   }
 
-  /** Row `pos` of a [pos, d] hook, as a view (no copy). */
+  /** Row `pos` of a [pos, d] hook: a view (no copy) of float32, a decoded copy of halves. */
   row(name: HookName, pos: number): Float32Array {
-    const t = this.get(name);
+    const t = this.held(name);
     const d = t.shape[1]!;
     if (pos < 0 || pos >= t.shape[0]!) throw new RangeError(`position ${pos} is outside 0..${t.shape[0]! - 1}`);
-    return t.data.subarray(pos * d, (pos + 1) * d);
+    return isHalf(t) ? halvesToFloats(t.half.subarray(pos * d, (pos + 1) * d)) : t.data.subarray(pos * d, (pos + 1) * d);
   }
 
   /** The article's state vector h[l][pos]: l = 0 the embedding, l >= 1 the output of block l-1. */

@@ -4,7 +4,8 @@
 // The callback runs inside llama_decode, between graph pieces: every microsecond spent here is
 // added to the decode, so the arrays of one decode are carved from a single allocation planned
 // in `begin` (one allocation per hook cost ~100 us each, mostly V8 external-memory bookkeeping)
-// and F32 rows are read straight into their place.
+// and F32 rows are read straight into their place. A long prompt's [pos, d] hooks are kept as
+// halves (ggml's own float-to-half rounding), which halves the largest thing an inspection holds.
 import { hookTable, matchesFilter, type HookFilter, type HookName, type ResolvedHook } from '../hookNames';
 import { GgmlType } from '../gguf/ggmlTypes';
 import { halfTableView } from '../util/half';
@@ -17,6 +18,8 @@ export interface CaptureRequest {
   readonly nTokens: number;
   /** stop computing once this node has been captured (saves the layers after it; CPU only) */
   readonly stopAfter?: string;
+  /** keep [pos, d] hooks as IEEE halves (patterns stay float32) */
+  readonly halfStates?: boolean;
 }
 
 export interface CaptureDims {
@@ -30,15 +33,17 @@ export interface CaptureDims {
   readonly nExperts?: number;
 }
 
-type Store = Map<HookName, { shape: number[]; data: Float32Array }>;
+type Entry = { shape: number[]; data: Float32Array } | { shape: number[]; half: Uint16Array };
+type Store = Map<HookName, Entry>;
 
 export class Capture {
   private table: Map<string, ResolvedHook>;
   private wanted = new Map<string, ResolvedHook>();
   private store: Store = new Map();
   /** where each wanted hook's array lies in this decode's single allocation */
-  private planned = new Map<HookName, { shape: number[]; data: Float32Array }>();
+  private planned = new Map<HookName, Entry>();
   private nTokens = 0;
+  private halfStates = false;
   private chunkStart = 0;
   private stopAfter: string | undefined;
   private scratch = new Float32Array(0);
@@ -60,6 +65,7 @@ export class Capture {
     this.nTokens = req.nTokens;
     this.chunkStart = 0;
     this.stopAfter = req.stopAfter;
+    this.halfStates = req.halfStates ?? false;
     this.seen.clear();
     this.plan();
   }
@@ -90,21 +96,23 @@ export class Capture {
     return name !== this.stopAfter;
   };
 
-  /** One zero-filled allocation for every hook the request wants, in hook shapes. */
+  /** One zero-filled allocation for every hook the request wants, in hook shapes (one more for halves). */
   private plan(): void {
     const n = this.nTokens;
     const { dModel, nHeads, dHead } = this.dims;
-    const shapes = [...this.wanted.values()].map((h): [HookName, number[]] => [
+    const shapes = [...this.wanted.values()].map((h): [HookName, number[], boolean] => [
       h.hook,
       h.layout === 'pattern' ? [nHeads, n, n] : [n, h.width === 'heads' ? nHeads * dHead : h.width === 'experts' ? this.dims.nExperts ?? 0 : dModel],
+      this.halfStates && h.layout === 'pos_by_dim',
     ]);
-    const arena = new Float32Array(shapes.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0));
+    const total = (half: boolean): number => shapes.reduce((s, [, sh, h]) => s + (h === half ? size(sh) : 0), 0);
+    const floats = new Float32Array(total(false));
+    const halves = new Uint16Array(total(true));
     this.planned = new Map();
-    let at = 0;
-    for (const [hook, shape] of shapes) {
-      const size = shape.reduce((a, b) => a * b, 1);
-      this.planned.set(hook, { shape, data: arena.subarray(at, at + size) });
-      at += size;
+    let [atF, atH] = [0, 0];
+    for (const [hook, shape, half] of shapes) {
+      const n = size(shape);
+      this.planned.set(hook, half ? { shape, half: halves.subarray(atH, (atH += n)) } : { shape, data: floats.subarray(atF, (atF += n)) });
     }
   }
 
@@ -113,8 +121,15 @@ export class Capture {
     const type = tensorType(t);
     if (hook.layout === 'pos_by_dim') {
       const [d, nUb] = [ne[0]!, ne[1]!];
-      const dst = this.buffer(hook.hook, [this.nTokens, d]);
-      const rows = dst.subarray(this.chunkStart * d, (this.chunkStart + nUb) * d);
+      const entry = this.buffer(hook.hook, [this.nTokens, d]);
+      const [from, to] = [this.chunkStart * d, (this.chunkStart + nUb) * d];
+      if ('half' in entry) {
+        const rows = entry.half.subarray(from, to);
+        if (type === GgmlType.F16) this.native.base.ggml_backend_tensor_get(t, rows, 0, rows.byteLength);
+        else this.native.base.ggml_fp32_to_fp16_row(this.read(t, type, d * nUb), rows, d * nUb);
+        return;
+      }
+      const rows = entry.data.subarray(from, to);
       if (type === GgmlType.F32) this.native.base.ggml_backend_tensor_get(t, rows, 0, rows.byteLength);
       else rows.set(this.read(t, type, d * nUb));
     } else {
@@ -122,7 +137,9 @@ export class Capture {
       // the prompt (n_kv is padded to 256 and more) are left behind
       const [nKv, nUb, nHead] = [ne[0]!, ne[1]!, ne[2]!];
       const n = this.nTokens;
-      const dst = this.buffer(hook.hook, [nHead, n, n]);
+      const entry = this.buffer(hook.hook, [nHead, n, n]);
+      if (!('data' in entry)) throw new Error(`${hook.hook} was planned as halves`);
+      const dst = entry.data;
       const cols = Math.min(nKv, n);
       if (type === GgmlType.F32) {
         // per head, one strided read: nUb rows of `cols` floats, row stride n_kv there and n here
@@ -143,15 +160,15 @@ export class Capture {
   }
 
   /** The hook's array: its planned place when the tensor has the planned shape, else its own. */
-  private buffer(hook: HookName, shape: number[]): Float32Array {
+  private buffer(hook: HookName, shape: number[]): Entry {
     let entry = this.store.get(hook);
     if (!entry) {
       const planned = this.planned.get(hook);
       const fits = planned !== undefined && planned.shape.length === shape.length && planned.shape.every((v, i) => v === shape[i]);
-      entry = fits ? planned : { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+      entry = fits ? planned : planned && 'half' in planned ? { shape, half: new Uint16Array(size(shape)) } : { shape, data: new Float32Array(size(shape)) };
       this.store.set(hook, entry);
     }
-    return entry.data;
+    return entry;
   }
 
   /** The first `values` floats of a tensor, via a reused scratch array. */
@@ -171,4 +188,8 @@ export class Capture {
     }
     throw new Error(`cannot capture ${tensorName(t)}: activation type ${type} is neither F32 nor F16`);
   }
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }

@@ -204,6 +204,7 @@ function bindGgmlBase(lib: LibraryHandle) {
     ggml_backend_tensor_get_2d: f<(t: Ptr, data: ArrayBufferView, offset: number, size: number, nCopies: number, strideTensor: number, strideData: number) => void>(
       'void ggml_backend_tensor_get_2d(void *t, _Out_ void *data, size_t offset, size_t size, size_t n_copies, size_t stride_tensor, size_t stride_data)',
     ),
+    ggml_fp32_to_fp16_row: f<(x: Float32Array, y: Uint16Array, n: number) => void>('void ggml_fp32_to_fp16_row(const float *x, _Out_ uint16_t *y, int64_t n)'),
     ggml_backend_tensor_set: f<(t: Ptr, data: ArrayBufferView, offset: number, size: number) => void>('void ggml_backend_tensor_set(void *t, const void *data, size_t offset, size_t size)'),
     ggml_backend_alloc_ctx_tensors: f<(ctx: Ptr, backend: Ptr) => Ptr>('void *ggml_backend_alloc_ctx_tensors(void *ctx, void *backend)'),
     ggml_backend_buffer_free: f<(buf: Ptr) => void>('void ggml_backend_buffer_free(void *buf)'),

@@ -3,13 +3,13 @@
 // process (see ../worker), where blocking is fine and the eval callback runs at full speed.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { ActivationCache, type Tensor } from '../activations';
+import { ActivationCache, asFloat, type HeldTensor, type Tensor } from '../activations';
 import { InnerWorldError, modelFileMissing } from '../errors';
 import { supportedArchLabels } from '../arch';
 import { LlamaModelFile, SUPPORTED_ARCHS, type Hparams } from '../gguf/llamaModel';
 import { GgmlType, typeName } from '../gguf/ggmlTypes';
 import { openValidated } from '../gguf/validate';
-import { expandFilter, hookTable, missingHookReason, type HookFilter, type HookName } from '../hookNames';
+import { expandFilter, hookTable, matchesFilter, missingHookReason, type HookFilter, type HookName } from '../hookNames';
 import { getBackend, type Backend, type GpuPreference } from './backend';
 import { Capture } from './capture';
 import { createCpuThreadpool, evalCallbackProto, fillBatch, freeCpuThreadpool, readFloats, registerCallback, unregisterCallback, type LlamaBatch, type Ptr } from './native';
@@ -22,11 +22,19 @@ export interface SessionOptions {
   gpuLayers?: number | 'auto';
   threads?: number;
   /**
-   * KV cache precision: f32 keeps captured attention exact; f16 halves its memory; 'auto' (the
-   * default) is f32 while the cache is at most KV_F32_MAX_BYTES and f16 beyond (a 7B model's long
-   * selection: 1 MB per position in f32, bench/results/inspectionMemory.md)
+   * KV cache precision: f32 keeps captured attention exact; f16 halves its memory; q8_0 takes 0.27
+   * of it but needs llama.cpp's flash attention, which forms no attention pattern to capture.
+   * 'auto' (the default): f32 while the cache is at most KV_F32_MAX_BYTES; beyond (a 7B model's
+   * long selection: 1 MB per position in f32, bench/results/inspectionMemory.md) q8_0 for a decode
+   * that captures no pattern (the views compute patterns from the states) and f16 for one that does.
    */
-  kvType?: 'f32' | 'f16' | 'auto';
+  kvType?: KvType | 'auto';
+  /**
+   * How captured [pos, d] hooks are held: 'auto' (the default) keeps them float32 while one decode's
+   * are at most STATES_F32_MAX_BYTES and as halves beyond (a 4,096-token 7B selection's states are
+   * 2.2 GB in float32); attention patterns stay float32
+   */
+  stateType?: 'f32' | 'f16' | 'auto';
   /** most tokens one inspection may hold (default: the model's training context, at most 4096) */
   maxContext?: number;
   /**
@@ -59,6 +67,12 @@ export interface RunRequest {
   hooks: HookFilter;
   /** also return logits for every position ([pos, d_vocab]) */
   logits?: boolean;
+  /**
+   * every position's logits handed over micro-batch by micro-batch instead of kept: `rows` is
+   * [len, d_vocab] for positions start.., valid only during the call (a 4,096-token 7B prompt's
+   * logits are 0.5 GB; the inspection keeps per-token numbers of them)
+   */
+  logitRows?: (start: number, rows: Float32Array) => void;
   /** checked between micro-batches; set `cancelled` to stop */
   signal?: { cancelled: boolean };
 }
@@ -72,6 +86,11 @@ export interface BatchResult {
 }
 
 const UBATCH = 512;
+
+export type KvType = 'f32' | 'f16' | 'q8_0';
+
+/** Captured [pos, d] hooks of one decode up to this size stay float32 under stateType 'auto'. */
+export const STATES_F32_MAX_BYTES = 1024 ** 3;
 
 /**
  * Larger files load without repacking: at 7B Q4_K_M the repacked copy was 2.85 GiB of anonymous
@@ -98,6 +117,7 @@ interface Ctx {
   batchCap: number;
   /** the eval callback is installed (a context without it is the plain baseline) */
   instrumented: boolean;
+  kv: KvType;
 }
 
 export class ModelSession {
@@ -116,7 +136,7 @@ export class ModelSession {
     readonly file: LlamaModelFile,
     private readonly backend: Backend,
     private readonly model: Ptr,
-    private readonly opts: Required<Pick<SessionOptions, 'threads' | 'kvType' | 'keepContextBytes'>>,
+    private readonly opts: Required<Pick<SessionOptions, 'threads' | 'kvType' | 'stateType' | 'keepContextBytes'>>,
   ) {
     const api = backend.native.llama;
     this.tokenizer = new Tokenizer(api, api.llama_model_get_vocab(model), file.tokens);
@@ -188,7 +208,7 @@ export class ModelSession {
         gpuLayers,
         notice: finalNotice,
       };
-      return new ModelSession(info, file, backend, model, { threads: opts.threads ?? defaultThreads(), kvType: opts.kvType ?? 'auto', keepContextBytes: opts.keepContextBytes ?? KEEP_CONTEXT_MAX_BYTES });
+      return new ModelSession(info, file, backend, model, { threads: opts.threads ?? defaultThreads(), kvType: opts.kvType ?? 'auto', stateType: opts.stateType ?? 'auto', keepContextBytes: opts.keepContextBytes ?? KEEP_CONTEXT_MAX_BYTES });
     } catch (e) {
       file.close();
       throw e;
@@ -207,11 +227,12 @@ export class ModelSession {
     this.checkPrompt(tokens);
     this.checkHooks(req.hooks);
     const n = tokens.length;
-    const ctx = (this.promptCtx = this.ensureCtx(this.promptCtx, n, 1, true));
-    this.capture.begin({ filter: expandFilter(req.hooks, this.info.nLayers), nTokens: n });
+    const filter = expandFilter(req.hooks, this.info.nLayers);
+    const ctx = (this.promptCtx = this.ensureCtx(this.promptCtx, n, 1, true, this.capturesPatterns(filter)));
+    this.capture.begin({ filter, nTokens: n, halfStates: this.halfStatesFor(filter, n) });
     let logits: Float32Array | undefined;
     try {
-      logits = this.decodePrompt(ctx, tokens, req.logits ?? false, req.signal, (start) => this.capture.setChunkStart(start));
+      logits = this.decodePrompt(ctx, tokens, { keep: req.logits ?? false, rows: req.logitRows }, req.signal, (start) => this.capture.setChunkStart(start));
     } catch (e) {
       this.capture.finish();
       throw e;
@@ -230,8 +251,8 @@ export class ModelSession {
   runPlain(tokens: readonly number[], opts: { logits?: boolean } = {}): Float32Array | undefined {
     this.ensureAlive();
     this.checkPrompt(tokens);
-    const ctx = (this.plainCtx = this.ensureCtx(this.plainCtx, tokens.length, 1, false));
-    return this.decodePrompt(ctx, tokens, opts.logits ?? false, undefined, () => {});
+    const ctx = (this.plainCtx = this.ensureCtx(this.plainCtx, tokens.length, 1, false, false));
+    return this.decodePrompt(ctx, tokens, { keep: opts.logits ?? false }, undefined, () => {});
   }
 
   /**
@@ -251,7 +272,7 @@ export class ModelSession {
     const layer = /^l_out-(\d+)$/.exec(node)?.[1];
     if (layer !== undefined && Number(layer) >= this.info.nLayers) throw new InnerWorldError('bad-argument', `${hook}: the model has ${this.info.nLayers} layers`);
     const allRows = node === `l_out-${this.info.nLayers - 1}`;
-    const ctx = (this.batchCtx = this.ensureCtx(this.batchCtx, UBATCH, MAX_SEQ_PER_BATCH, true));
+    const ctx = (this.batchCtx = this.ensureCtx(this.batchCtx, UBATCH, MAX_SEQ_PER_BATCH, true, false));
     const api = this.backend.native.llama;
     let d = 0;
     let rows = new Float32Array(0);
@@ -285,13 +306,14 @@ export class ModelSession {
       this.capture.begin({ filter: [hook], nTokens: len, stopAfter: node });
       fillBatch(ctx.batch, toks, pos, seq, out);
       this.capture.setChunkStart(0);
-      let got: Tensor | undefined;
+      let held: HeldTensor | undefined;
       try {
         this.decode(ctx);
       } finally {
-        got = this.capture.finish().get(hook);
+        held = this.capture.finish().get(hook);
       }
-      if (!got) throw new Error(`${hook} was not produced by the graph`);
+      if (!held) throw new Error(`${hook} was not produced by the graph`);
+      const got = asFloat(held);
       d = got.shape[1]!;
       if (rows.length < total * d) {
         const grown = new Float32Array(total * d);
@@ -353,13 +375,20 @@ export class ModelSession {
     if (bad !== undefined) throw new InnerWorldError('bad-argument', `token id ${bad} is outside the vocabulary (0..${this.info.nVocab - 1})`);
   }
 
-  /** Decode a whole prompt in micro-batches of UBATCH, every token an output; logits when asked. */
-  private decodePrompt(ctx: Ctx, tokens: readonly number[], wantLogits: boolean, signal: { cancelled: boolean } | undefined, onChunk: (start: number) => void): Float32Array | undefined {
+  /** Decode a whole prompt in micro-batches of UBATCH, every token an output; logits kept or handed over when asked. */
+  private decodePrompt(
+    ctx: Ctx,
+    tokens: readonly number[],
+    want: { keep: boolean; rows?: (start: number, rows: Float32Array) => void },
+    signal: { cancelled: boolean } | undefined,
+    onChunk: (start: number) => void,
+  ): Float32Array | undefined {
     const api = this.backend.native.llama;
     const n = tokens.length;
     const vocab = this.info.nVocab;
     api.llama_memory_clear(api.llama_get_memory(ctx.ptr), true);
-    const logits = wantLogits ? new Float32Array(n * vocab) : undefined; // [pos, d_vocab]
+    const logits = want.keep ? new Float32Array(n * vocab) : undefined; // [pos, d_vocab]
+    const chunk = want.rows ? new Float32Array(Math.min(n, UBATCH) * vocab) : undefined; // [len, d_vocab]
     for (let start = 0; start < n; start += UBATCH) {
       if (signal?.cancelled) throw new InnerWorldError('cancelled', 'The inspection was cancelled.');
       const end = Math.min(n, start + UBATCH);
@@ -369,6 +398,10 @@ export class ModelSession {
       onChunk(start);
       this.decode(ctx);
       if (logits) for (let i = 0; i < len; i++) logits.set(readFloats(api.llama_get_logits_ith(ctx.ptr, i), vocab), (start + i) * vocab);
+      if (chunk) {
+        for (let i = 0; i < len; i++) chunk.set(readFloats(api.llama_get_logits_ith(ctx.ptr, i), vocab), i * vocab);
+        want.rows!(start, chunk.subarray(0, len * vocab));
+      }
     }
     return logits;
   }
@@ -380,12 +413,17 @@ export class ModelSession {
     }
   }
 
-  private ensureCtx(current: Ctx | undefined, nTokens: number, nSeq: number, instrumented: boolean): Ctx {
-    if (current && current.nCtx >= nTokens && current.nSeq === nSeq && current.instrumented === instrumented) return current;
+  /** A context for `nTokens`: the current one when it fits (size, sequences, callback, KV type), else a new one. */
+  private ensureCtx(current: Ctx | undefined, nTokens: number, nSeq: number, instrumented: boolean, patterns: boolean): Ctx {
+    const nCtx = Math.min(Math.max(256, Math.ceil(nTokens / 256) * 256), Math.max(this.info.maxContext, nTokens));
+    const kvType = this.kvTypeFor(nCtx, { patterns });
+    if (patterns && kvType === 'q8_0') {
+      throw new InnerWorldError('bad-argument', 'Attention patterns cannot be captured with a q8_0 KV cache: llama.cpp computes it with flash attention, which forms no pattern. Use kvType f16 or auto.');
+    }
+    if (current && current.nCtx >= nTokens && current.nSeq === nSeq && current.instrumented === instrumented && current.kv === kvType) return current;
     const api = this.backend.native.llama;
     if (current) this.freeCtx(current);
-    const nCtx = Math.min(Math.max(256, Math.ceil(nTokens / 256) * 256), Math.max(this.info.maxContext, nTokens));
-    const kv = this.kvTypeFor(nCtx) === 'f32' ? GgmlType.F32 : GgmlType.F16;
+    const kv = KV_GGML_TYPE[kvType];
     const ptr = api.llama_init_from_model(this.model, {
       ...api.llama_context_default_params(),
       n_ctx: nCtx,
@@ -394,7 +432,8 @@ export class ModelSession {
       n_seq_max: nSeq,
       n_threads: this.opts.threads,
       n_threads_batch: this.opts.threads,
-      flash_attn_type: 0, // attention patterns (kq_soft_max) exist only without flash attention
+      // attention patterns (kq_soft_max) exist only without flash attention; a quantized V cache needs it
+      flash_attn_type: kvType === 'q8_0' ? 1 : 0,
       type_k: kv,
       type_v: kv,
       kv_unified: true,
@@ -409,24 +448,40 @@ export class ModelSession {
     }
     if (this.threadpool) api.llama_attach_threadpool(ptr, this.threadpool, this.threadpool);
     const batchCap = Math.min(nCtx, UBATCH);
-    return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap, instrumented };
+    return { ptr, nCtx, nSeq, batch: api.llama_batch_init(batchCap, 0, 1), batchCap, instrumented, kv: kvType };
   }
 
   /** KV-cache bytes of the contexts this session holds now (between decodes) */
   get heldKvBytes(): number {
-    return [this.promptCtx, this.batchCtx, this.plainCtx].reduce((a, c) => a + (c ? this.kvBytes(c.nCtx, this.kvTypeFor(c.nCtx)) : 0), 0);
+    return [this.promptCtx, this.batchCtx, this.plainCtx].reduce((a, c) => a + (c ? this.kvBytes(c.nCtx, c.kv) : 0), 0);
   }
 
   /** Bytes of the K and V caches of an nCtx-position context (every layer, every kv head). */
-  kvBytes(nCtx: number, type: 'f32' | 'f16'): number {
+  kvBytes(nCtx: number, type: KvType): number {
     const i = this.info;
-    return 2 * i.nLayers * nCtx * i.nKvHeads * i.dHead * (type === 'f32' ? 4 : 2);
+    return 2 * i.nLayers * nCtx * i.nKvHeads * i.dHead * KV_BYTES_PER_VALUE[type];
   }
 
-  /** The KV cache type of an nCtx-position context: the option, or under 'auto' f32 while it is small. */
-  kvTypeFor(nCtx: number): 'f32' | 'f16' {
+  /**
+   * The KV cache type of an nCtx-position context: the option, or under 'auto' f32 while it is
+   * small, and beyond q8_0 unless the decode captures patterns (or a head is not a whole number
+   * of q8_0 blocks), f16 then.
+   */
+  kvTypeFor(nCtx: number, o: { patterns?: boolean } = {}): KvType {
     if (this.opts.kvType !== 'auto') return this.opts.kvType;
-    return this.kvBytes(nCtx, 'f32') <= KV_F32_MAX_BYTES ? 'f32' : 'f16';
+    if (this.kvBytes(nCtx, 'f32') <= KV_F32_MAX_BYTES) return 'f32';
+    return o.patterns || this.info.dHead % 32 !== 0 ? 'f16' : 'q8_0';
+  }
+
+  /** Whether a decode with this filter keeps its [pos, d] hooks as halves (stateType, and under 'auto' their size). */
+  halfStatesFor(filter: HookFilter, nTokens: number): boolean {
+    if (this.opts.stateType !== 'auto') return this.opts.stateType === 'f16';
+    const rows = [...hookTable(this.info.nLayers, this.info.arch).values()].filter((h) => h.layout === 'pos_by_dim' && matchesFilter(filter, h.hook)).length;
+    return rows * nTokens * this.info.dModel * 4 > STATES_F32_MAX_BYTES;
+  }
+
+  private capturesPatterns(filter: HookFilter): boolean {
+    return [...hookTable(this.info.nLayers, this.info.arch).values()].some((h) => h.layout === 'pattern' && matchesFilter(filter, h.hook));
   }
 
   private freeCtx(c: Ctx): undefined {
@@ -486,6 +541,10 @@ function placeModel(backend: Backend, file: LlamaModelFile, opts: SessionOptions
   if (plan.kind === 'partial') throw new InnerWorldError('needs-partial-offload', plan.message, String(plan.gpuLayers));
   return { layers: backend.gpu && !mem ? hp.nLayers + 1 : plan.gpuLayers, notice: undefined };
 }
+
+const KV_GGML_TYPE: Record<KvType, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0 };
+/** q8_0: 32 values in 34 bytes (an f16 scale and 32 int8) */
+const KV_BYTES_PER_VALUE: Record<KvType, number> = { f32: 4, f16: 2, q8_0: 34 / 32 };
 
 function range(a: number, b: number): number[] {
   return Array.from({ length: b - a }, (_, i) => a + i);

@@ -6,7 +6,7 @@
 // Where the inspection holds a layer's resid_pre and the model's attention allows, the layer's
 // queries and keys are computed from it instead (compute/attentionPatterns.ts: seconds, not a second
 // decode) and its patterns made head by head when a view reads them.
-import { ActivationCache, type HeadPatterns, type Tensor } from '../activations';
+import { ActivationCache, heldBytes, type HeadPatterns, type HeldTensor, type Tensor } from '../activations';
 import { InnerWorldError } from '../errors';
 import { residPreSource, type HookName } from '../hookNames';
 import type { ModelSession } from '../llama/session';
@@ -47,7 +47,7 @@ export interface InspectionSummary {
 
 export class Inspection {
   /** hook -> captured tensor; patterns of at most MAX_PATTERN_LAYERS layers */
-  private readonly store = new Map<HookName, Tensor>();
+  private readonly store = new Map<HookName, HeldTensor>();
   /** layer -> its patterns made head by head from its queries and keys (counted with the captured patterns) */
   private readonly heads = new Map<number, HeadPatterns>();
   /** layer -> when its patterns came (a counter), for dropping the oldest first */
@@ -65,7 +65,7 @@ export class Inspection {
 
   get bytes(): number {
     let b = this.lastLogits.byteLength;
-    for (const t of this.store.values()) b += t.data.byteLength;
+    for (const t of this.store.values()) b += heldBytes(t);
     for (const a of this.heads.values()) b += a.bytes;
     return b;
   }
@@ -78,7 +78,7 @@ export class Inspection {
   add(captured: ActivationCache, hooks: readonly HookName[]): void {
     for (const h of hooks) {
       if (!captured.has(h)) continue;
-      this.store.set(h, captured.get(h));
+      this.store.set(h, captured.held(h));
       const l = patternLayer(h);
       if (l !== undefined) this.added.set(l, ++this.clock);
     }
@@ -130,11 +130,18 @@ export class InspectionStore {
     const tok = s.tokenize(text, { overflow: o.overflow });
     const ids = tok.tokens.map((t) => t.id);
     const hooks = o.hooks ?? [];
-    const cache = s.run(ids, { hooks: [...hooks], logits: true, signal: o.signal });
     const V = s.info.nVocab;
-    const logits = cache.logits!.data; // [pos, d_vocab]
-    const last = logits.slice((ids.length - 1) * V, ids.length * V);
-    const surprise = tokenSurprise(logits, ids, V);
+    // the logits reduced as each micro-batch arrives: per-token numbers and the last row, never [pos, d_vocab]
+    const surprise: TokenSurprise[] = [NO_SURPRISE];
+    let last = new Float32Array(0); // [d_vocab]
+    const logitRows = (start: number, rows: Float32Array): void => {
+      for (let i = 0; i < rows.length / V; i++) {
+        const row = rows.subarray(i * V, (i + 1) * V);
+        if (start + i + 1 < ids.length) surprise.push(surpriseOf(row, ids[start + i + 1]!));
+        else last = row.slice();
+      }
+    };
+    const cache = s.run(ids, { hooks: [...hooks], logitRows, signal: o.signal });
     const best = argmax(last);
     const summary: InspectionSummary = {
       id: this.nextId++,
@@ -248,25 +255,23 @@ function softmaxAt(v: Float32Array, i: number): number {
   return Math.exp(v[i]! - m) / z;
 }
 
-/** Per token t >= 1: -ln p(ids[t] | ids[<t]) from logits row t-1, the entropy of that row, the rank of ids[t]. */
-export function tokenSurprise(logits: Float32Array, ids: readonly number[], V: number): TokenSurprise[] {
-  const out: TokenSurprise[] = [{ surprisal: undefined, entropy: undefined, rank: undefined }];
-  for (let t = 1; t < ids.length; t++) {
-    const row = logits.subarray((t - 1) * V, t * V);
-    let m = -Infinity;
-    for (let j = 0; j < V; j++) if (row[j]! > m) m = row[j]!;
-    let z = 0;
-    for (let j = 0; j < V; j++) z += Math.exp(row[j]! - m);
-    const logZ = m + Math.log(z);
-    let entropy = 0;
-    for (let j = 0; j < V; j++) {
-      const lp = row[j]! - logZ;
-      entropy -= Math.exp(lp) * lp;
-    }
-    const x = row[ids[t]!]!;
-    let rank = 1;
-    for (let j = 0; j < V; j++) if (row[j]! > x) rank++;
-    out.push({ surprisal: logZ - x, entropy, rank });
+const NO_SURPRISE: TokenSurprise = { surprisal: undefined, entropy: undefined, rank: undefined };
+
+/** How the model saw token `next`: -ln p(next | the tokens before) from the logits row ([d_vocab]) before it, that row's entropy, next's rank. */
+export function surpriseOf(row: Float32Array, next: number): TokenSurprise {
+  const V = row.length;
+  let m = -Infinity;
+  for (let j = 0; j < V; j++) if (row[j]! > m) m = row[j]!;
+  let z = 0;
+  for (let j = 0; j < V; j++) z += Math.exp(row[j]! - m);
+  const logZ = m + Math.log(z);
+  let entropy = 0;
+  for (let j = 0; j < V; j++) {
+    const lp = row[j]! - logZ;
+    entropy -= Math.exp(lp) * lp;
   }
-  return out;
+  const x = row[next]!;
+  let rank = 1;
+  for (let j = 0; j < V; j++) if (row[j]! > x) rank++;
+  return { surprisal: logZ - x, entropy, rank };
 }
