@@ -23,8 +23,14 @@ export interface ProjectOptions {
 }
 
 const UPLOAD_ROWS = 2048;
-/** scores kept on the device per graph: bounds the compute buffer to 256 MB */
-const MAX_SCORES = 1 << 26;
+/**
+ * Scores kept on the device per graph: bounds the compute buffer to 16 MB. A lens's first graph
+ * touches its buffer's pages for the first time, and that cost grows with the buffer: at 256 MB
+ * (TinyLlama's 920 queries in one graph) the first full lens took 1.15 s against 0.78 s for a
+ * repeat; at 16 MB, 0.94 s first and the same repeats (several graphs, each small enough to stay in
+ * the cache while its top-k reads it).
+ */
+const MAX_SCORES = 1 << 22;
 
 export class Projector {
   readonly nRows: number;
