@@ -1,6 +1,6 @@
 // The activation cache: what one instrumented decode captured, named by hook, nothing more.
 import { residPreSource, stateHook, patternHook, type HookName } from './hookNames';
-import { halfTableView } from './util/half';
+import { halvesToFloats } from './util/half';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -30,13 +30,6 @@ export function heldBytes(t: HeldTensor): number {
 /** The float32 values of a held tensor (the tensor itself when it is float32, else a decoded copy). */
 export function asFloat(t: HeldTensor): Tensor {
   return isHalf(t) ? { shape: t.shape, data: halvesToFloats(t.half) } : t;
-}
-
-function halvesToFloats(h: Uint16Array): Float32Array {
-  const table = halfTableView();
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) out[i] = table[h[i]!]!;
-  return out;
 }
 
 /**

@@ -8,7 +8,8 @@
 // halves (ggml's own float-to-half rounding), which halves the largest thing an inspection holds.
 import { hookTable, matchesFilter, type HookFilter, type HookName, type ResolvedHook } from '../hookNames';
 import { GgmlType } from '../gguf/ggmlTypes';
-import { halfTableView } from '../util/half';
+import { isHalf, type HeldTensor } from '../activations';
+import { halvesToFloats } from '../util/half';
 import { tensorName, tensorNe, tensorType, type Native, type Ptr } from './native';
 
 export interface CaptureRequest {
@@ -33,15 +34,14 @@ export interface CaptureDims {
   readonly nExperts?: number;
 }
 
-type Entry = { shape: number[]; data: Float32Array } | { shape: number[]; half: Uint16Array };
-type Store = Map<HookName, Entry>;
+type Store = Map<HookName, HeldTensor>;
 
 export class Capture {
   private table: Map<string, ResolvedHook>;
   private wanted = new Map<string, ResolvedHook>();
   private store: Store = new Map();
   /** where each wanted hook's array lies in this decode's single allocation */
-  private planned = new Map<HookName, Entry>();
+  private planned = new Map<HookName, HeldTensor>();
   private nTokens = 0;
   private halfStates = false;
   private chunkStart = 0;
@@ -123,7 +123,7 @@ export class Capture {
       const [d, nUb] = [ne[0]!, ne[1]!];
       const entry = this.buffer(hook.hook, [this.nTokens, d]);
       const [from, to] = [this.chunkStart * d, (this.chunkStart + nUb) * d];
-      if ('half' in entry) {
+      if (isHalf(entry)) {
         const rows = entry.half.subarray(from, to);
         if (type === GgmlType.F16) this.native.base.ggml_backend_tensor_get(t, rows, 0, rows.byteLength);
         else this.native.base.ggml_fp32_to_fp16_row(this.read(t, type, d * nUb), rows, d * nUb);
@@ -138,7 +138,7 @@ export class Capture {
       const [nKv, nUb, nHead] = [ne[0]!, ne[1]!, ne[2]!];
       const n = this.nTokens;
       const entry = this.buffer(hook.hook, [nHead, n, n]);
-      if (!('data' in entry)) throw new Error(`${hook.hook} was planned as halves`);
+      if (isHalf(entry)) throw new Error(`${hook.hook} was planned as halves`);
       const dst = entry.data;
       const cols = Math.min(nKv, n);
       if (type === GgmlType.F32) {
@@ -160,12 +160,12 @@ export class Capture {
   }
 
   /** The hook's array: its planned place when the tensor has the planned shape, else its own. */
-  private buffer(hook: HookName, shape: number[]): Entry {
+  private buffer(hook: HookName, shape: number[]): HeldTensor {
     let entry = this.store.get(hook);
     if (!entry) {
       const planned = this.planned.get(hook);
       const fits = planned !== undefined && planned.shape.length === shape.length && planned.shape.every((v, i) => v === shape[i]);
-      entry = fits ? planned : planned && 'half' in planned ? { shape, half: new Uint16Array(size(shape)) } : { shape, data: new Float32Array(size(shape)) };
+      entry = fits ? planned : planned && isHalf(planned) ? { shape, half: new Uint16Array(size(shape)) } : { shape, data: new Float32Array(size(shape)) };
       this.store.set(hook, entry);
     }
     return entry;
@@ -182,8 +182,7 @@ export class Capture {
     if (type === GgmlType.F16) {
       if (this.scratchHalf.length < values) this.scratchHalf = new Uint16Array(values);
       base.ggml_backend_tensor_get(t, this.scratchHalf, 0, values * 2);
-      const table = halfTableView();
-      for (let i = 0; i < values; i++) this.scratch[i] = table[this.scratchHalf[i]!]!;
+      halvesToFloats(this.scratchHalf.subarray(0, values), this.scratch);
       return this.scratch;
     }
     throw new Error(`cannot capture ${tensorName(t)}: activation type ${type} is neither F32 nor F16`);

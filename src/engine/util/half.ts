@@ -46,6 +46,13 @@ export function halfTableView(): Float32Array {
   return (halfTable ??= new Float32Array(halfBitsTable().buffer));
 }
 
+/** The float values of half-precision bits, exactly (into `out` when given). */
+export function halvesToFloats(h: Uint16Array, out = new Float32Array(h.length)): Float32Array {
+  const table = halfTableView();
+  for (let i = 0; i < h.length; i++) out[i] = table[h[i]!]!;
+  return out;
+}
+
 /** Round a float to half-precision bits (round to nearest, ties to even). */
 export function floatToHalf(x: number): number {
   f32[0] = x;
