@@ -357,8 +357,8 @@ export class Workbench {
   }
 
   /** Notifications now showing as toasts (the bottom-right popups). */
-  async notifications(): Promise<Notification[]> {
-    return this.page.locator('.notifications-toasts .notification-list-item').evaluateAll((els) =>
+  async notifications(where: '.notifications-toasts' | '.notifications-center' = '.notifications-toasts'): Promise<Notification[]> {
+    return this.page.locator(`${where} .notification-list-item`).evaluateAll((els) =>
       els.map((e) => {
         const icon = e.querySelector('.notification-list-item-icon')?.className ?? '';
         return {
@@ -371,11 +371,25 @@ export class Workbench {
     );
   }
 
-  /** Wait for a toast whose message matches, and return it. */
+  /**
+   * Wait for a toast whose message matches, and return it. VS Code hides a toast by itself after
+   * 15 to 20 s while the window has focus; one missed that way is read from the notification
+   * center, which keeps every notification until it is cleared.
+   */
   async waitForNotification(match: string | RegExp, timeout = TIMEOUT): Promise<Notification> {
-    const item = this.page.locator('.notifications-toasts .notification-list-item', { has: this.page.locator('.notification-list-item-message', { hasText: match }) }).first();
-    await item.waitFor({ timeout });
-    const all = await this.notifications();
+    const item = (where: string) => this.page.locator(`${where} .notification-list-item`, { has: this.page.locator('.notification-list-item-message', { hasText: match }) }).first();
+    let where: '.notifications-toasts' | '.notifications-center' = '.notifications-toasts';
+    try {
+      await item(where).waitFor({ timeout });
+    } catch (e) {
+      where = '.notifications-center';
+      await this.runCommand('Notifications: Show Notifications');
+      await item(where).waitFor({ timeout: TIMEOUT }).catch(() => {
+        throw e;
+      });
+    }
+    const all = await this.notifications(where);
+    if (where === '.notifications-center') await this.runCommand('Notifications: Hide Notifications');
     const found = all.find((n) => (typeof match === 'string' ? n.message.includes(match) : match.test(n.message)));
     if (!found) throw new Error(`notification ${match} disappeared before it could be read`);
     return found;
